@@ -1,0 +1,155 @@
+//! `cargo xtask`: the build helper of the cmr-ssl workspace.
+//!
+//! It never links libtorch itself; it installs it (from the PyPI `torch` wheel), points the
+//! build at it and runs the workspace's checks. Run `cargo xtask help` for the commands.
+
+mod cache;
+mod peers;
+mod setup;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+/// An error that ends an xtask command: one paragraph a person can act on.
+#[derive(Debug)]
+pub struct TaskError(pub String);
+
+impl std::fmt::Display for TaskError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+pub type TaskResult<T> = Result<T, TaskError>;
+
+/// Shorthand to build a [`TaskError`] from anything printable.
+pub fn fail<T>(msg: impl Into<String>) -> TaskResult<T> {
+    Err(TaskError(msg.into()))
+}
+
+const HELP: &str = "\
+cargo xtask <command>
+
+Commands:
+  setup      install libtorch (PyPI torch==2.13.0) and the pinned test corpus into the cache,
+             and point this checkout's build at them (reuses a valid cache)
+  test       setup if needed, then run every workspace test (the README's test command)
+  demo       setup if needed, then run the main end-to-end job
+  ci         fmt --check, clippy -D warnings, rustdoc -D warnings, test, benchmark smoke run
+  peers      install the pinned Python peers (pydicom, medpy, monai, scipy) into the cache venv
+  where      print the cache locations in use
+
+Environment:
+  CMR_SSL_CACHE   cache folder (default: $XDG_CACHE_HOME/cmr-ssl or ~/.cache/cmr-ssl)
+  LIBTORCH        use your own libtorch 2.13.0 instead of installing the wheel
+  PYTHON          the Python 3 interpreter used to create the venv (default: python3)
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (cmd, rest) = match args.split_first() {
+        Some((c, r)) => (c.as_str(), r.to_vec()),
+        None => ("help", Vec::new()),
+    };
+    let result = match cmd {
+        "setup" => setup::run().map(|env| {
+            env.print_summary();
+        }),
+        "test" => test(&rest),
+        "demo" => demo(&rest),
+        "ci" => ci(),
+        "peers" => peers::install().map(|_| ()),
+        "where" => setup::print_where(),
+        "help" | "--help" | "-h" => {
+            print!("{HELP}");
+            Ok(())
+        }
+        other => fail(format!("unknown xtask command `{other}`.\n\n{HELP}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("\nerror: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root (the parent of this crate's manifest directory).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives one level below the workspace root")
+        .to_path_buf()
+}
+
+/// Runs `cargo <args>` in the workspace root with the set-up environment, failing on a
+/// non-zero exit.
+fn cargo(env: &setup::BuildEnv, args: &[&str], extra_env: &[(&str, &str)]) -> TaskResult<()> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.args(args).current_dir(workspace_root());
+    env.apply(&mut cmd);
+    for (k, v) in extra_env {
+        cmd.env(k, v);
+    }
+    run_step(&format!("cargo {}", args.join(" ")), &mut cmd)
+}
+
+/// Runs one step, echoing it first and reporting its wall time.
+pub fn run_step(label: &str, cmd: &mut Command) -> TaskResult<()> {
+    eprintln!("==> {label}");
+    let start = std::time::Instant::now();
+    let status = cmd
+        .status()
+        .map_err(|e| TaskError(format!("could not start `{label}`: {e}")))?;
+    eprintln!("    ({label}: {:.1} s)", start.elapsed().as_secs_f64());
+    if status.success() {
+        Ok(())
+    } else {
+        fail(format!("`{label}` failed ({status})."))
+    }
+}
+
+fn test(extra: &[String]) -> TaskResult<()> {
+    let env = setup::run()?;
+    let mut args = vec!["test", "--workspace"];
+    args.extend(extra.iter().map(String::as_str));
+    cargo(&env, &args, &[("CMR_SSL_REQUIRE_CORPUS", "1")])
+}
+
+fn demo(extra: &[String]) -> TaskResult<()> {
+    let env = setup::run()?;
+    let mut args = vec!["run", "--release", "-p", "cmr-cli", "--", "demo"];
+    args.extend(extra.iter().map(String::as_str));
+    cargo(&env, &args, &[])
+}
+
+fn ci() -> TaskResult<()> {
+    let env = setup::run()?;
+    cargo(&env, &["fmt", "--all", "--", "--check"], &[])?;
+    cargo(
+        &env,
+        &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
+        &[],
+    )?;
+    cargo(
+        &env,
+        &["doc", "--workspace", "--no-deps"],
+        &[("RUSTDOCFLAGS", "-D warnings")],
+    )?;
+    test(&[])?;
+    // Compile every benchmark and run each once (criterion's --test mode).
+    cargo(
+        &env,
+        &["bench", "--workspace", "--benches", "--", "--test"],
+        &[],
+    )
+}
