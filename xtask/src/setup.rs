@@ -227,7 +227,7 @@ fn python_works(python: &Path) -> bool {
     Command::new(python)
         .args([
             "-c",
-            "import sys; sys.exit(0 if sys.version_info >= (3, 9) else 1)",
+            "import sys; sys.exit(0 if sys.version_info >= (3, 10) else 1)",
         ])
         .output()
         .map(|o| o.status.success())
