@@ -65,4 +65,16 @@ pub enum GeometryError {
         /// Columns.
         cols: usize,
     },
+    /// Two planes are parallel, so they do not meet in a line.
+    #[error("the planes are parallel ({separation_mm} mm apart) and do not meet in a line")]
+    ParallelPlanes {
+        /// Distance between the planes, mm.
+        separation_mm: f64,
+    },
+    /// A line runs along a plane's normal, so it projects to a point, not a line.
+    #[error("the line is perpendicular to the image plane (sine of its angle to the normal: {sin_angle})")]
+    LinePerpendicularToPlane {
+        /// Sine of the angle between the line and the plane normal.
+        sin_angle: f64,
+    },
 }

@@ -22,9 +22,11 @@
 #![warn(missing_docs)]
 
 pub mod error;
+pub mod intersect;
 pub mod plane;
 mod vec3;
 
 pub use error::{DirectionName, GeometryError};
+pub use intersect::{Line3, PixelLine, PlaneIntersection};
 pub use plane::{ImagePlane, PixelPoint, PixelSpacing};
 pub use vec3::Vec3;
