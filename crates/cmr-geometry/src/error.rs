@@ -1,5 +1,7 @@
 //! The error type of cmr-geometry.
 
+use std::path::PathBuf;
+
 /// Which of the two DICOM direction cosines a geometry error is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DirectionName {
@@ -76,5 +78,128 @@ pub enum GeometryError {
     LinePerpendicularToPlane {
         /// Sine of the angle between the line and the plane normal.
         sin_angle: f64,
+    },
+    /// An image reference that the source asked to load does not belong to it.
+    #[error("{reference} is not an image of this {source_kind} source")]
+    ForeignPixelRef {
+        /// The reference, as text.
+        reference: String,
+        /// The kind of source asked (`"DICOM folder"`, `"NIfTI folder"`, `"in-memory"`).
+        source_kind: &'static str,
+    },
+    /// A file could not be read or written.
+    #[error("{action} {path}: {source}")]
+    Io {
+        /// What was being done (`"reading"`, `"writing"`, ...).
+        action: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// The operating-system error.
+        source: std::io::Error,
+    },
+    /// A DICOM file could not be parsed.
+    #[error("cannot read DICOM file {path}: {source}")]
+    DicomRead {
+        /// The file.
+        path: PathBuf,
+        /// The parser's error.
+        source: Box<dicom_object::ReadError>,
+    },
+    /// A DICOM attribute the geometry needs is absent.
+    #[error("{path}: missing DICOM attribute {attribute}")]
+    MissingAttribute {
+        /// The file.
+        path: PathBuf,
+        /// The attribute's keyword (for example `ImagePositionPatient`).
+        attribute: &'static str,
+    },
+    /// A DICOM attribute has a value that cannot be used.
+    #[error("{path}: DICOM attribute {attribute} has unusable value {value:?}")]
+    BadAttribute {
+        /// The file.
+        path: PathBuf,
+        /// The attribute's keyword.
+        attribute: &'static str,
+        /// The value found, as text.
+        value: String,
+    },
+    /// A DICOM image's geometry attributes do not describe a valid image plane.
+    #[error("{path}: {source}")]
+    BadGeometry {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with the plane.
+        source: Box<GeometryError>,
+    },
+    /// The pixel data is encoded in a transfer syntax this crate cannot decode.
+    #[error("{path}: unsupported transfer syntax {name} ({uid})")]
+    UnsupportedTransferSyntax {
+        /// The file.
+        path: PathBuf,
+        /// The transfer syntax UID.
+        uid: String,
+        /// Its name (`"unknown"` when not in the registry).
+        name: String,
+    },
+    /// The pixel data is of a kind this crate does not load (colour, 1-bit, no pixel data).
+    #[error("{path}: unsupported image: {reason}")]
+    UnsupportedImage {
+        /// The file.
+        path: PathBuf,
+        /// What is unsupported.
+        reason: String,
+    },
+    /// The pixel data could not be decoded.
+    #[error("{path}: cannot decode frame {frame}: {message}")]
+    PixelDecode {
+        /// The file.
+        path: PathBuf,
+        /// The 0-based frame.
+        frame: u32,
+        /// The decoder's message (with its causes).
+        message: String,
+    },
+    /// A NIfTI file could not be read or written.
+    #[error("NIfTI {path}: {message}")]
+    Nifti {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
+    /// A loaded array does not have the shape its plane says.
+    #[error("{what}: expected {expected:?} (rows, cols), found {found:?}")]
+    ShapeMismatch {
+        /// What was loaded (a reference or file).
+        what: String,
+        /// The expected shape.
+        expected: Vec<usize>,
+        /// The shape found.
+        found: Vec<usize>,
+    },
+    /// A label map holds a value that is not an integer in `0..=255`.
+    #[error("{what}: label value {value} is not an integer in 0..=255")]
+    BadLabelValue {
+        /// The label reference or file.
+        what: String,
+        /// The offending value.
+        value: f64,
+    },
+    /// Images cannot be written as one NIfTI volume (a NIfTI affine needs parallel slices of
+    /// one size at a constant step).
+    #[error("cannot write {what} as one NIfTI volume: {reason}")]
+    NotAVolume {
+        /// What was being written.
+        what: String,
+        /// Why not.
+        reason: String,
+    },
+    /// A folder to scan could not be walked.
+    #[error("cannot list folder {path}: {source}")]
+    Walk {
+        /// The folder.
+        path: PathBuf,
+        /// The operating-system error.
+        source: std::io::Error,
     },
 }

@@ -23,10 +23,21 @@
 
 pub mod error;
 pub mod intersect;
+pub mod nifti_file;
+pub mod nifti_folder;
 pub mod plane;
+pub mod report;
+pub mod source;
+pub mod study;
 mod vec3;
 
 pub use error::{DirectionName, GeometryError};
 pub use intersect::{Line3, PixelLine, PlaneIntersection};
+pub use nifti_folder::{write_ukbb_study, NiftiFolder, UkbbWriteOptions};
 pub use plane::{ImagePlane, PixelPoint, PixelSpacing};
+pub use report::{FileOutcome, FileReport, SkipReason};
+pub use source::{MemorySource, StudySource};
+pub use study::{
+    CardiacPhase, DroppedSeries, Frame, PixelRef, Series, Slice, StackSpacing, Study, View,
+};
 pub use vec3::Vec3;
