@@ -34,22 +34,21 @@ fn phantom_slices_train_the_unet() {
     let y = Tensor::from_slice(&labels).view([4, 32, 32]);
     assert_eq!(Array2::<f32>::zeros((32, 32)).dim(), images[0].dim());
 
-    let vs = nn::VarStore::new(Device::Cpu);
     let task = PositionTask {
         positions: 1,
         class_weights: None,
     };
     let net = UNet::new(
-        &vs.root(),
         &UNetConfig {
             levels: 3,
             base_channels: 4,
             heads: vec![HeadSpec::new(task.name(), task.output_channels())],
             ..UNetConfig::default()
         },
+        Device::Cpu,
     )
     .unwrap();
-    let mut opt = nn::Adam::default().build(&vs, 1e-2).unwrap();
+    let mut opt = nn::Adam::default().build(net.var_store(), 1e-2).unwrap();
     let loss_of = |train: bool| {
         let out = net.forward_t(&x, train).unwrap();
         task.loss(out.head(task.name()).unwrap(), &y, None).unwrap()

@@ -110,16 +110,15 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
         tch::get_num_threads()
     );
 
-    let device = Device::cuda_if_available();
-    let vs = nn::VarStore::new(device);
+    let device = cmr_unet::default_device();
     let config = UNetConfig {
         levels: 3,
         base_channels: 8,
         heads: vec![HeadSpec::new("segmentation", 2)],
         ..UNetConfig::default()
     };
-    let net = UNet::new(&vs.root(), &config)?;
-    let mut opt = nn::Adam::default().build(&vs, 3e-3)?;
+    let net = UNet::new(&config, device)?;
+    let mut opt = nn::Adam::default().build(net.var_store(), 3e-3)?;
     let (x_train, y_train) = batch(train)?;
     let (x_train, y_train) = (x_train.to_device(device), y_train.to_device(device));
     let task = cmr_pretext::PositionTask {

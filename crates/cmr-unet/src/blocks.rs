@@ -1,44 +1,30 @@
-//! The building blocks of the U-Net, named like their PyTorch counterparts.
+//! The U-Net's building blocks: the per-level double convolution and the resamplers.
 
-use tch::nn::{self, ModuleT};
-use tch::Tensor;
+use tch::nn;
+use tch::{TchError, Tensor};
 
+use crate::layers::{Conv2d, ConvBnRelu, ConvTranspose2x2};
 use crate::{Downsample, Upsample};
 
-fn conv3x3(vs: nn::Path, i: i64, o: i64, stride: i64) -> nn::Conv2D {
-    let cfg = nn::ConvConfig {
-        padding: 1,
-        stride,
-        bias: false,
-        ..Default::default()
-    };
-    nn::conv2d(vs, i, o, 3, cfg)
-}
-
-/// Two (3x3 conv without bias -> BatchNorm -> ReLU) layers.
+/// Two (3x3 conv without bias -> BatchNorm -> ReLU) layers: parameters `conv1`, `bn1`, `conv2`,
+/// `bn2` under the block's path.
 #[derive(Debug)]
 pub(crate) struct ConvBlock {
-    conv1: nn::Conv2D,
-    bn1: nn::BatchNorm,
-    conv2: nn::Conv2D,
-    bn2: nn::BatchNorm,
+    first: ConvBnRelu,
+    second: ConvBnRelu,
 }
 
 impl ConvBlock {
-    pub(crate) fn new(vs: nn::Path, in_ch: i64, out_ch: i64) -> Self {
-        Self {
-            conv1: conv3x3(&vs / "conv1", in_ch, out_ch, 1),
-            bn1: nn::batch_norm2d(&vs / "bn1", out_ch, Default::default()),
-            conv2: conv3x3(&vs / "conv2", out_ch, out_ch, 1),
-            bn2: nn::batch_norm2d(&vs / "bn2", out_ch, Default::default()),
-        }
+    pub(crate) fn new(vs: &nn::Path, in_ch: i64, out_ch: i64) -> Result<Self, TchError> {
+        Ok(Self {
+            first: ConvBnRelu::new(&(vs / "conv1"), &(vs / "bn1"), in_ch, out_ch, 1)?,
+            second: ConvBnRelu::new(&(vs / "conv2"), &(vs / "bn2"), out_ch, out_ch, 1)?,
+        })
     }
-}
 
-impl ModuleT for ConvBlock {
-    fn forward_t(&self, xs: &Tensor, train: bool) -> Tensor {
-        let x = self.bn1.forward_t(&xs.apply(&self.conv1), train).relu();
-        self.bn2.forward_t(&x.apply(&self.conv2), train).relu()
+    pub(crate) fn forward_t(&self, xs: &Tensor, train: bool) -> Result<Tensor, TchError> {
+        self.second
+            .forward_t(&self.first.forward_t(xs, train)?, train)
     }
 }
 
@@ -46,65 +32,59 @@ impl ModuleT for ConvBlock {
 #[derive(Debug)]
 pub(crate) enum Down {
     MaxPool,
-    StridedConv(Box<(nn::Conv2D, nn::BatchNorm)>),
+    StridedConv(ConvBnRelu),
 }
 
 impl Down {
-    pub(crate) fn new(vs: nn::Path, channels: i64, kind: Downsample) -> Self {
-        match kind {
+    pub(crate) fn new(vs: &nn::Path, channels: i64, kind: Downsample) -> Result<Self, TchError> {
+        Ok(match kind {
             Downsample::MaxPool => Self::MaxPool,
-            Downsample::StridedConv => Self::StridedConv(Box::new((
-                conv3x3(&vs / "conv", channels, channels, 2),
-                nn::batch_norm2d(&vs / "bn", channels, Default::default()),
-            ))),
-        }
+            Downsample::StridedConv => Self::StridedConv(ConvBnRelu::new(
+                &(vs / "conv"),
+                &(vs / "bn"),
+                channels,
+                channels,
+                2,
+            )?),
+        })
     }
-}
 
-impl ModuleT for Down {
-    fn forward_t(&self, xs: &Tensor, train: bool) -> Tensor {
+    pub(crate) fn forward_t(&self, xs: &Tensor, train: bool) -> Result<Tensor, TchError> {
         match self {
-            Self::MaxPool => xs.max_pool2d([2, 2], [2, 2], [0, 0], [1, 1], false),
-            Self::StridedConv(layers) => {
-                let (conv, bn) = layers.as_ref();
-                bn.forward_t(&xs.apply(conv), train).relu()
-            }
+            Self::MaxPool => xs.f_max_pool2d([2, 2], [2, 2], [0, 0], [1, 1], false),
+            Self::StridedConv(layer) => layer.forward_t(xs, train),
         }
     }
 }
 
-/// Doubles the resolution and changes the channel count.
+/// Doubles the resolution and changes the channel count (parameters `weight`, `bias` directly
+/// under the path, for both kinds).
 #[derive(Debug)]
 pub(crate) enum Up {
-    Transposed(nn::ConvTranspose2D),
-    Bilinear(nn::Conv2D),
+    Transposed(ConvTranspose2x2),
+    Bilinear(Conv2d),
 }
 
 impl Up {
-    pub(crate) fn new(vs: nn::Path, in_ch: i64, out_ch: i64, kind: Upsample) -> Self {
-        match kind {
-            Upsample::TransposedConv => {
-                let cfg = nn::ConvTransposeConfig {
-                    stride: 2,
-                    ..Default::default()
-                };
-                Self::Transposed(nn::conv_transpose2d(vs, in_ch, out_ch, 2, cfg))
-            }
-            Upsample::Bilinear => {
-                Self::Bilinear(nn::conv2d(vs, in_ch, out_ch, 1, Default::default()))
-            }
-        }
+    pub(crate) fn new(
+        vs: &nn::Path,
+        in_ch: i64,
+        out_ch: i64,
+        kind: Upsample,
+    ) -> Result<Self, TchError> {
+        Ok(match kind {
+            Upsample::TransposedConv => Self::Transposed(ConvTranspose2x2::new(vs, in_ch, out_ch)?),
+            Upsample::Bilinear => Self::Bilinear(Conv2d::new(vs, in_ch, out_ch, 1, 1, true)?),
+        })
     }
-}
 
-impl ModuleT for Up {
-    fn forward_t(&self, xs: &Tensor, _train: bool) -> Tensor {
+    pub(crate) fn forward(&self, xs: &Tensor) -> Result<Tensor, TchError> {
         match self {
-            Self::Transposed(t) => xs.apply(t),
+            Self::Transposed(t) => t.forward(xs),
             Self::Bilinear(conv) => {
                 let size = xs.size();
-                xs.upsample_bilinear2d([size[2] * 2, size[3] * 2], false, None, None)
-                    .apply(conv)
+                let up = xs.f_upsample_bilinear2d([size[2] * 2, size[3] * 2], false, None, None)?;
+                conv.forward(&up)
             }
         }
     }
