@@ -6,6 +6,7 @@
 mod cache;
 mod peers;
 mod setup;
+mod unet;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -38,6 +39,12 @@ Commands:
   ci         fmt --check, clippy -D warnings, rustdoc -D warnings, test, benchmark smoke run
   peers      install the pinned Python peers (pydicom, medpy, monai, scipy) into the cache venv
   where      print the cache locations in use
+  unet-parity [--out DIR] [--update-fixtures]
+             cmr-unet vs the same U-Net in PyTorch: weights both ways, outputs within 1e-5
+             (--update-fixtures refreshes crates/cmr-unet/tests/fixtures from PyTorch)
+  bench-unet [--threads N] [--seconds S] [--rounds R] [--out DIR]
+             U-Net training step and inference speed, cmr-unet vs PyTorch (default 2 threads,
+             3 s per case, best of 2 alternating rounds; results in target/unet-bench)
 
 Environment:
   CMR_SSL_CACHE   cache folder (default: $XDG_CACHE_HOME/cmr-ssl or ~/.cache/cmr-ssl)
@@ -60,6 +67,8 @@ fn main() -> ExitCode {
         "ci" => ci(),
         "peers" => peers::install().map(|_| ()),
         "where" => setup::print_where(),
+        "unet-parity" => unet::parity(&rest),
+        "bench-unet" => unet::bench(&rest),
         "help" | "--help" | "-h" => {
             print!("{HELP}");
             Ok(())

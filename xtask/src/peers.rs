@@ -26,3 +26,14 @@ pub fn install() -> TaskResult<PathBuf> {
     pip_install(&cache, PEERS)?;
     Ok(venv_python(&cache))
 }
+
+/// Runs a Python script of this repository (path relative to the workspace root) with the
+/// cache venv's interpreter after making sure the peers are installed. The script sees the
+/// workspace root as its working directory.
+pub fn run_script(script: &str, args: &[String]) -> TaskResult<()> {
+    let python = install()?;
+    let root = crate::workspace_root();
+    let mut cmd = std::process::Command::new(python);
+    cmd.arg(root.join(script)).args(args).current_dir(&root);
+    crate::run_step(&format!("python {script} {}", args.join(" ")), &mut cmd)
+}
