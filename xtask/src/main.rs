@@ -4,6 +4,7 @@
 //! build at it and runs the workspace's checks. Run `cargo xtask help` for the commands.
 
 mod cache;
+mod metrics;
 mod peers;
 mod setup;
 mod unet;
@@ -39,6 +40,11 @@ Commands:
   ci         fmt --check, clippy -D warnings, rustdoc -D warnings, test, benchmark smoke run
   peers      install the pinned Python peers (pydicom, medpy, monai, scipy) into the cache venv
   where      print the cache locations in use
+  metrics-reference
+             recompute crates/cmr-metrics/tests/data/reference.json with medpy, MONAI, scipy
+  bench-metrics [--budget S]
+             HD95/ASSD speed: criterion bench of cmr-metrics, then medpy and MONAI on the same
+             masks, with the ratios
   unet-parity [--out DIR] [--update-fixtures]
              cmr-unet vs the same U-Net in PyTorch: weights both ways, outputs within 1e-5
              (--update-fixtures refreshes crates/cmr-unet/tests/fixtures from PyTorch)
@@ -67,6 +73,8 @@ fn main() -> ExitCode {
         "ci" => ci(),
         "peers" => peers::install().map(|_| ()),
         "where" => setup::print_where(),
+        "metrics-reference" => metrics::reference(&rest),
+        "bench-metrics" => metrics::bench(&rest),
         "unet-parity" => unet::parity(&rest),
         "bench-unet" => unet::bench(&rest),
         "help" | "--help" | "-h" => {
