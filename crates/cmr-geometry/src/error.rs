@@ -194,6 +194,15 @@ pub enum GeometryError {
         /// Why not.
         reason: String,
     },
+    /// No anatomical positions can be derived on an image (see
+    /// [`crate::positions::PositionLayout::label`]).
+    #[error("no anatomical positions on this {view:?} image: {reason}")]
+    PositionsUnderivable {
+        /// The target image's view.
+        view: crate::View,
+        /// What is missing or degenerate.
+        reason: String,
+    },
     /// A folder to scan could not be walked.
     #[error("cannot list folder {path}: {source}")]
     Walk {

@@ -21,11 +21,13 @@
 
 #![warn(missing_docs)]
 
+mod atomic;
 pub mod error;
 pub mod intersect;
 pub mod nifti_file;
 pub mod nifti_folder;
 pub mod plane;
+pub mod positions;
 pub mod report;
 pub mod source;
 pub mod study;
