@@ -1,4 +1,5 @@
-//! Cardiac MR study geometry.
+//! Cardiac MR study geometry: DICOM and NIfTI studies, exact image planes, and where they
+//! meet.
 //!
 //! Everything here works in DICOM patient coordinates (LPS, millimetres, `f64`). The central
 //! type is [`ImagePlane`], which maps between an image's pixel grid and patient space following
@@ -18,10 +19,31 @@
 //! assert!(sa.signed_distance(centre).abs() < 1e-12);
 //! # Ok::<(), cmr_geometry::GeometryError>(())
 //! ```
+//!
+//! # Data flow
+//!
+//! * [`dicom`]: scan a folder's headers in parallel ([`dicom::scan`]), one
+//!   [`dicom::ImageHeader`] per image and a [`FileReport`] per file; decode pixels
+//!   ([`dicom::load_frame`]).
+//! * [`assemble`]: headers -> [`Study`]s: series split into slices by position, views from
+//!   the [`views`] rule table (or geometry), single-slice series merged into stacks, one series
+//!   kept per view (the others listed in [`Study::dropped`]).
+//! * [`nifti_file`] / [`nifti_folder`]: NIfTI volumes <-> stacks of planes (RAS <-> LPS), and
+//!   UK Biobank-style folders read as studies ([`NiftiFolder`]) or written
+//!   ([`write_ukbb_study`]).
+//! * [`study`]: the model, [`Study`] -> [`Series`] -> [`Slice`] -> [`Frame`]; [`source`]: the
+//!   [`StudySource`] trait ([`DicomFolder`], [`NiftiFolder`], [`MemorySource`]).
+//! * [`intersect`]: plane-plane intersection lines ([`PlaneIntersection`]), their trace in a
+//!   pixel grid, clipping, and signed distance maps.
+//!
+//! Label values: SA 0 background, 1 LV blood pool, 2 LV myocardium, 3 RV blood pool; 2Ch 0
+//! background, 1 left atrium; 4Ch 0 background, 1 left atrium, 2 right atrium.
 
 #![warn(missing_docs)]
 
+pub mod assemble;
 mod atomic;
+pub mod dicom;
 pub mod error;
 pub mod intersect;
 pub mod nifti_file;
@@ -32,7 +54,9 @@ pub mod report;
 pub mod source;
 pub mod study;
 mod vec3;
+pub mod views;
 
+pub use dicom::{DicomFolder, ScanOptions};
 pub use error::{DirectionName, GeometryError};
 pub use intersect::{Line3, PixelLine, PlaneIntersection};
 pub use nifti_folder::{write_ukbb_study, NiftiFolder, UkbbWriteOptions};
@@ -43,3 +67,4 @@ pub use study::{
     CardiacPhase, DroppedSeries, Frame, PixelRef, Series, Slice, StackSpacing, Study, View,
 };
 pub use vec3::Vec3;
+pub use views::ViewRules;

@@ -237,6 +237,9 @@ pub struct Series {
     pub slices: Vec<Slice>,
     /// Slice spacing, for stacks of two or more slices.
     pub spacing: Option<StackSpacing>,
+    /// Anything unusual found while assembling the series (slices that are not parallel,
+    /// unequal frame counts, duplicate positions), one sentence each.
+    pub notes: Vec<String>,
 }
 
 impl Series {
@@ -256,6 +259,7 @@ impl Series {
             description: description.into(),
             slices,
             spacing: None,
+            notes: Vec::new(),
         };
         series.sort_slices();
         series
