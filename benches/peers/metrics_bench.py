@@ -89,12 +89,17 @@ def fmt_time(s):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--criterion", default="target/criterion", help="criterion output folder")
+    ap.add_argument("--values", help="JSON of the values the Rust benchmark computed (optional)")
     ap.add_argument("--checksums", action="store_true", help="print the mask checksums and exit")
     ap.add_argument("--budget", type=float, default=1.5, help="seconds of timing per peer call")
     args = ap.parse_args()
     torch.set_num_threads(1)
 
     expected = {name: cs for name, _, _, cs in CASES}
+    ours_values = {}
+    if args.values and os.path.exists(args.values):
+        with open(args.values) as f:
+            ours_values = json.load(f)
     rows = []
     for name, slices, scale, _ in CASES:
         p, r = lv_pair(slices, scale)
@@ -127,17 +132,30 @@ def main():
             values = {k: float(fn()) for k, fn in fns.items()}
             timed = {k: time_call(fn, args.budget)[0] for k, fn in fns.items()}
             ours = criterion_median_s(args.criterion, f"{metric}_{name}")
+            mine = ours_values.get(name, {})
+            values["ours"] = (mine.get("hd95_medpy"), mine.get("hd95_monai")) if metric == "hd95" else (
+                mine.get("assd"), mine.get("assd"))
             rows.append((name, metric, ours, timed["medpy"], timed["monai"], values))
     if args.checksums:
         return 0
 
     print(f"\nHD95 / ASSD, median time per call (one thread each; torch threads: {torch.get_num_threads()})")
     print(f"{'masks':<10} {'metric':<6} {'cmr-metrics':>12} {'medpy':>11} {'MONAI':>11} "
-          f"{'x medpy':>8} {'x MONAI':>8}   values medpy / MONAI")
+          f"{'x medpy':>8} {'x MONAI':>8}   values (mm) medpy / ours, MONAI / ours")
+    worst = 0.0
     for name, metric, ours, medpy_s, monai_s, values in rows:
         ratio = (lambda s: f"{s / ours:7.1f}x") if ours else (lambda s: "      -")
+        om, oo = values["ours"]
+        shown = lambda v: "-" if v is None else f"{v:.6f}"  # noqa: E731
+        for peer, mine in ((values["medpy"], om), (values["monai"], oo)):
+            if mine is not None:
+                worst = max(worst, abs(mine - peer) / abs(peer))
         print(f"{name:<10} {metric:<6} {fmt_time(ours):>12} {fmt_time(medpy_s):>11} {fmt_time(monai_s):>11} "
-              f"{ratio(medpy_s):>8} {ratio(monai_s):>8}   {values['medpy']:.4f} / {values['monai']:.4f}")
+              f"{ratio(medpy_s):>8} {ratio(monai_s):>8}   {values['medpy']:.6f} / {shown(om)}, "
+              f"{values['monai']:.6f} / {shown(oo)}")
+    if ours_values:
+        print(f"\nlargest relative difference of our values to the peers': {worst:.1e} "
+              "(HD95 compared under each peer's convention; MONAI returns float32)")
     if any(r[2] is None for r in rows):
         print("\n(no criterion results found under", args.criterion, "- run the Rust benchmark first)")
     return 0

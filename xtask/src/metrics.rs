@@ -27,17 +27,25 @@ pub fn reference(extra: &[String]) -> TaskResult<()> {
 /// (e.g. `--budget 3` seconds of timing per peer call).
 pub fn bench(extra: &[String]) -> TaskResult<()> {
     let env = setup::run()?;
-    crate::cargo(
-        &env,
-        &["bench", "-p", "cmr-metrics", "--bench", "distances"],
-        &[],
-    )?;
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| crate::workspace_root().join("target"));
+    let criterion = target.join("criterion");
+    std::fs::create_dir_all(&criterion)
+        .map_err(|e| crate::TaskError(format!("cannot create {}: {e}", criterion.display())))?;
+    // The benchmark writes the values it computes there, for the peer script to compare.
+    let values = criterion.join("cmr_metrics_values.json");
+    let values = values.display().to_string();
+    crate::cargo(
+        &env,
+        &["bench", "-p", "cmr-metrics", "--bench", "distances"],
+        &[("CMR_METRICS_BENCH_VALUES", &values)],
+    )?;
     let mut args = vec![
         "--criterion".to_string(),
-        target.join("criterion").display().to_string(),
+        criterion.display().to_string(),
+        "--values".to_string(),
+        values,
     ];
     args.extend(extra.iter().cloned());
     python(BENCH_SCRIPT, &args)

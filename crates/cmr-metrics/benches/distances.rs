@@ -3,7 +3,9 @@
 //! Run: `cargo bench -p cmr-metrics --bench distances`, or `cargo xtask bench-metrics`, which
 //! also times medpy 0.5.2 and MONAI 1.6.1 on the very same masks
 //! (`benches/peers/metrics_bench.py` builds them with the same integer formulas and checks the
-//! checksums below) and prints the ratios.
+//! checksums below) and prints the ratios. With `CMR_METRICS_BENCH_VALUES=<file>` set (the
+//! xtask sets it), the benchmark first writes its HD95 and ASSD values there, so the peer
+//! script can show that all three compute the same numbers on these masks.
 
 use cmr_metrics::{average_surface_distance, percentile_hausdorff_distance, MetricOptions};
 use criterion::{criterion_group, criterion_main, Criterion};
@@ -93,8 +95,18 @@ const CASES: [BenchCase; 4] = [
     },
 ];
 
+/// Writes `{case: {hd95_monai, hd95_medpy, assd}}` to `path` (temp file + rename).
+fn write_values(path: &str, values: &serde_json::Map<String, serde_json::Value>) {
+    let tmp = format!("{path}.tmp");
+    let text = serde_json::to_string_pretty(values).expect("plain numbers");
+    std::fs::write(&tmp, text).expect("values file is writable");
+    std::fs::rename(&tmp, path).expect("values file is writable");
+}
+
 fn bench(c: &mut Criterion) {
     let options = MetricOptions::monai();
+    let values_path = std::env::var("CMR_METRICS_BENCH_VALUES").ok();
+    let mut values = serde_json::Map::new();
     let mut group = c.benchmark_group("cmr_metrics");
     group.warm_up_time(Duration::from_millis(500));
     group.measurement_time(Duration::from_secs(3));
@@ -118,6 +130,20 @@ fn bench(c: &mut Criterion) {
         } else {
             (p.into_dyn(), r.into_dyn(), vec![10.0, 1.8, 1.8])
         };
+        if values_path.is_some() {
+            let hd95 = |o: &MetricOptions| {
+                percentile_hausdorff_distance(&p, &r, &spacing, o).expect("valid")
+            };
+            let assd = average_surface_distance(&p, &r, &spacing, &options).expect("valid");
+            values.insert(
+                case.name.to_string(),
+                serde_json::json!({
+                    "hd95_monai": hd95(&options),
+                    "hd95_medpy": hd95(&MetricOptions::medpy()),
+                    "assd": assd,
+                }),
+            );
+        }
         group.bench_function(format!("hd95_{}", case.name), |b| {
             b.iter(|| {
                 percentile_hausdorff_distance(black_box(&p), black_box(&r), &spacing, &options)
@@ -132,6 +158,9 @@ fn bench(c: &mut Criterion) {
         });
     }
     group.finish();
+    if let Some(path) = values_path {
+        write_values(&path, &values);
+    }
 }
 
 criterion_group!(benches, bench);

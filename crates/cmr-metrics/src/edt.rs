@@ -70,13 +70,13 @@ pub(crate) fn squared_edt(features: &[bool], shape: [usize; 3], spacing: [f64; 3
     let mut scratch = Scratch::default();
     for z in 0..nz {
         for x in 0..nx {
-            scratch.transform_line(&mut g, z * ny * nx + x, nx, ny, spacing[1], None);
+            scratch.transform_line(&mut g, z * ny * nx + x, nx, ny, spacing[1]);
         }
     }
     if nz > 1 {
         for y in 0..ny {
             for x in 0..nx {
-                scratch.transform_line(&mut g, y * nx + x, ny * nx, nz, spacing[0], None);
+                scratch.transform_line(&mut g, y * nx + x, ny * nx, nz, spacing[0]);
             }
         }
     }
@@ -87,12 +87,15 @@ pub(crate) fn squared_edt(features: &[bool], shape: [usize; 3], spacing: [f64; 3
 /// voxels and returned in their raster order.
 ///
 /// The same separable minimisation as [`squared_edt`], ordered for sparse queries (mask
-/// borders): (1) the binary nearest-feature scan along rows' perpendicular (y), vectorised
-/// across columns; (2) for 3-D, the minimisation across slices, only on rows that hold a
-/// query (by direct minimisation, vectorised across columns, when there are few slices, as
-/// in SA stacks; by lower envelopes otherwise); (3) along each row, only at the queries
-/// (direct minimisation over the row for a few queries, a lower envelope for many). Every
-/// step is an exact minimum, so the result equals the full transform at the queries.
+/// borders):
+/// 1. `g`: the binary nearest-feature scan along y (two scans, vectorised across columns);
+/// 2. `h(z, y, x) = min over z' of w_z (z - z')² + g(z', y, x)`, across slices;
+/// 3. the result `min over x' of w_x (x - x')² + h(z, y, x')`, along rows, at the queries.
+///
+/// Steps 2 and 3 only touch rows holding a query and, within a row, only a window around
+/// each query: an upper bound `b` of `h` at the query itself bounds the result, so columns
+/// farther than `sqrt(b / w_x)` cannot win. Every step is an exact minimum, so the result equals the full
+/// transform at the queries. Stacks with many slices take step 2 by lower envelopes instead.
 pub(crate) fn squared_edt_at(
     features: &[bool],
     queries: &[bool],
@@ -104,25 +107,35 @@ pub(crate) fn squared_edt_at(
     if nx == 0 || ny == 0 {
         return Vec::new();
     }
-    let rows_with_queries: Vec<usize> = queries
-        .chunks_exact(nx)
-        .map(|row| row.iter().filter(|&&q| q).count())
-        .collect();
     let g = column_scan(features, shape, spacing[1]);
-    let h = if nz > 1 {
-        across_slices(g, &rows_with_queries, shape, spacing[0])
+    if nz > DIRECT_SLICES {
+        let mut h = g;
+        let mut scratch = Scratch::default();
+        for line in 0..ny * nx {
+            scratch.transform_line(&mut h, line, ny * nx, nz, spacing[0]);
+        }
+        rows_at(&RowSource::Full(&h), queries, shape, spacing[2])
     } else {
-        g
-    };
-    along_rows_at(&h, queries, &rows_with_queries, nx, spacing[2])
+        let w = spacing[0] * spacing[0];
+        let weights: Vec<f64> = (0..nz).map(|k| w * (k * k) as f64).collect();
+        rows_at(
+            &RowSource::Slices {
+                g: &g,
+                weights: &weights,
+            },
+            queries,
+            shape,
+            spacing[2],
+        )
+    }
 }
 
-/// Largest slice count for which the across-slice step minimises directly (cost `nz` per
-/// voxel, vectorised) rather than by lower envelopes.
+/// Largest slice count for which step 2 minimises directly (cost `nz` per value, vectorised)
+/// rather than by lower envelopes over whole lines.
 const DIRECT_SLICES: usize = 24;
-/// Largest number of queries in a row for which the row step minimises directly per query
-/// (cost `nx` per query, vectorised) rather than by a lower envelope.
-const DIRECT_QUERIES: usize = 16;
+/// A row whose query windows add up to more than this many row lengths is done with one
+/// lower envelope over the whole row instead of per-query minimisation.
+const ENVELOPE_ROWS: usize = 4;
 
 /// Step 1: `w_y (y - y')²` to the nearest feature `(z, y', x)` in the same column, `+inf` if
 /// the column has none. Two scans per slice, each vectorised across the row.
@@ -144,10 +157,13 @@ fn column_scan(features: &[bool], shape: [usize; 3], spacing: f64) -> Vec<f64> {
             let f = &fs[y * nx..(y + 1) * nx];
             let u = &mut up[y * nx..(y + 1) * nx];
             let yf = y as f64;
-            // Selects rather than branches, so the loops vectorise.
-            for ((l, &fe), d) in last.iter_mut().zip(f).zip(u.iter_mut()) {
-                *l = if fe { yf } else { *l };
-                *d = yf - *l;
+            // Features are sparse (borders): update their columns, then one dense,
+            // vectorisable pass.
+            for (l, _) in last.iter_mut().zip(f).filter(|(_, &fe)| fe) {
+                *l = yf;
+            }
+            for (d, &l) in u.iter_mut().zip(&last) {
+                *d = yf - l;
             }
         }
         next.fill(INF);
@@ -156,9 +172,11 @@ fn column_scan(features: &[bool], shape: [usize; 3], spacing: f64) -> Vec<f64> {
             let u = &up[y * nx..(y + 1) * nx];
             let out = &mut gs[y * nx..(y + 1) * nx];
             let yf = y as f64;
-            for (((n, &fe), &d_up), o) in next.iter_mut().zip(f).zip(u).zip(out.iter_mut()) {
-                *n = if fe { yf } else { *n };
-                let down = *n - yf;
+            for (n, _) in next.iter_mut().zip(f).filter(|(_, &fe)| fe) {
+                *n = yf;
+            }
+            for ((o, &d_up), &n) in out.iter_mut().zip(u).zip(&next) {
+                let down = n - yf;
                 let d = if down < d_up { down } else { d_up };
                 *o = w * d * d;
             }
@@ -167,89 +185,135 @@ fn column_scan(features: &[bool], shape: [usize; 3], spacing: f64) -> Vec<f64> {
     g
 }
 
-/// Step 2 (3-D): `min over z' of w_z (z - z')² + g(z', y, x)`, on the rows `(z, y)` that hold
-/// a query (other rows are left unset; step 3 never reads them).
-fn across_slices(
-    g: Vec<f64>,
-    rows_with_queries: &[usize],
-    shape: [usize; 3],
-    spacing: f64,
-) -> Vec<f64> {
-    let [nz, ny, nx] = shape;
-    let w = spacing * spacing;
-    if nz > DIRECT_SLICES {
-        let mut h = g;
-        let mut scratch = Scratch::default();
-        for line in 0..ny * nx {
-            scratch.transform_line(&mut h, line, ny * nx, nz, spacing, None);
-        }
-        return h;
-    }
-    let weights: Vec<f64> = (0..nz).map(|k| w * (k * k) as f64).collect();
-    // Rows without queries are never read by step 3, so they may stay zero.
-    let mut h = vec![0.0f64; g.len()];
-    // y outermost: the nz source rows of one y (nz * nx values) stay in L1 for all z.
-    for y in 0..ny {
-        for z in 0..nz {
-            if rows_with_queries[z * ny + y] == 0 {
-                continue;
-            }
-            let row = (z * ny + y) * nx;
-            let out = &mut h[row..row + nx];
-            out.copy_from_slice(&g[row..row + nx]);
-            for z2 in (0..nz).filter(|&z2| z2 != z) {
-                let add = weights[z.abs_diff(z2)];
-                let src_row = (z2 * ny + y) * nx;
-                for (o, &v) in out.iter_mut().zip(&g[src_row..src_row + nx]) {
-                    let c = v + add;
-                    *o = if c < *o { c } else { *o };
-                }
-            }
-        }
-    }
-    h
+/// Where step 3 reads `h` from.
+enum RowSource<'a> {
+    /// `h` computed for the whole grid (step 2 by lower envelopes).
+    Full(&'a [f64]),
+    /// `h` computed on demand from `g`: `min over z' of weights[|z - z'|] + g(z', y, x)`.
+    Slices { g: &'a [f64], weights: &'a [f64] },
 }
 
-/// Step 3: `min over x' of w_x (x - x')² + h(z, y, x')` at every query, in raster order.
-fn along_rows_at(
-    h: &[f64],
-    queries: &[bool],
-    rows_with_queries: &[usize],
-    nx: usize,
-    spacing: f64,
-) -> Vec<f64> {
-    let w = spacing * spacing;
-    let total = rows_with_queries.iter().sum();
-    let mut out = Vec::with_capacity(total);
-    let xs: Vec<f64> = (0..nx).map(|x| x as f64).collect();
-    let mut scratch = Scratch::default();
-    for (r, &count) in rows_with_queries.iter().enumerate() {
-        if count == 0 {
-            continue;
-        }
-        let hr = &h[r * nx..(r + 1) * nx];
-        let qr = &queries[r * nx..(r + 1) * nx];
-        if count <= DIRECT_QUERIES {
-            for (x, _) in qr.iter().enumerate().filter(|(_, &q)| q) {
-                out.push(direct_min(hr, &xs, x as f64, w));
+impl RowSource<'_> {
+    /// An upper bound of `h` at one voxel (exact for `Full`; from the voxel's own slice and
+    /// its two neighbours for `Slices`, which is cheap and almost always tight).
+    fn bound(&self, shape: [usize; 3], z: usize, y: usize, x: usize) -> f64 {
+        let [nz, ny, nx] = shape;
+        match self {
+            RowSource::Full(h) => h[(z * ny + y) * nx + x],
+            RowSource::Slices { g, weights } => {
+                let at = |z2: usize| g[(z2 * ny + y) * nx + x];
+                let mut b = at(z);
+                if z > 0 {
+                    b = b.min(weights[1] + at(z - 1));
+                }
+                if z + 1 < nz {
+                    b = b.min(weights[1] + at(z + 1));
+                }
+                b
             }
-        } else {
-            scratch.f.clear();
-            scratch.f.extend_from_slice(hr);
-            let parabolas = scratch.envelope(w);
-            let (f, v, z) = (&scratch.f, &scratch.v[..parabolas], &scratch.z[..parabolas]);
-            let mut k = 0;
-            for (x, _) in qr.iter().enumerate().filter(|(_, &q)| q) {
-                if parabolas == 0 {
-                    out.push(INF);
-                    continue;
+        }
+    }
+
+    /// `h` of row `(z, y)` on columns `a..b`, into `out[a..b]`.
+    fn fill(&self, shape: [usize; 3], z: usize, y: usize, a: usize, b: usize, out: &mut [f64]) {
+        let [nz, ny, nx] = shape;
+        let out = &mut out[a..b];
+        match self {
+            RowSource::Full(h) => {
+                let row = (z * ny + y) * nx;
+                out.copy_from_slice(&h[row + a..row + b]);
+            }
+            RowSource::Slices { g, weights } => {
+                let row = (z * ny + y) * nx;
+                out.copy_from_slice(&g[row + a..row + b]);
+                for z2 in (0..nz).filter(|&z2| z2 != z) {
+                    let add = weights[z.abs_diff(z2)];
+                    let src = (z2 * ny + y) * nx;
+                    // A select, not a branch, so this vectorises.
+                    for (o, &v) in out.iter_mut().zip(&g[src + a..src + b]) {
+                        let c = v + add;
+                        *o = if c < *o { c } else { *o };
+                    }
                 }
-                let xf = x as f64;
-                while k + 1 < parabolas && z[k + 1] < xf {
-                    k += 1;
+            }
+        }
+    }
+}
+
+/// Steps 2 and 3 at every query, in raster order (see [`squared_edt_at`]).
+fn rows_at(source: &RowSource<'_>, queries: &[bool], shape: [usize; 3], spacing: f64) -> Vec<f64> {
+    let [nz, ny, nx] = shape;
+    let w = spacing * spacing;
+    let mut out = Vec::new();
+    let xs: Vec<f64> = (0..nx).map(|x| x as f64).collect();
+    let mut h_row = vec![INF; nx];
+    let mut positions: Vec<usize> = Vec::new();
+    let mut windows: Vec<(usize, usize)> = Vec::new();
+    let mut merged: Vec<(usize, usize)> = Vec::new();
+    let mut scratch = Scratch::default();
+    for z in 0..nz {
+        for y in 0..ny {
+            let row = (z * ny + y) * nx;
+            positions.clear();
+            positions.extend(
+                queries[row..row + nx]
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(x, &q)| q.then_some(x)),
+            );
+            if positions.is_empty() {
+                continue;
+            }
+            // Windows outside which no column can beat an upper bound of the query's own
+            // column: farther columns cost more than the bound by themselves.
+            windows.clear();
+            for &x in &positions {
+                let own = source.bound(shape, z, y, x);
+                let r = if own.is_finite() {
+                    (own / w).sqrt() as usize + 1
+                } else {
+                    nx
+                };
+                windows.push((x.saturating_sub(r), (x + r + 1).min(nx)));
+            }
+            let total: usize = windows.iter().map(|(a, b)| b - a).sum();
+            if total > ENVELOPE_ROWS * nx {
+                // Wide windows: one lower envelope over the whole row.
+                source.fill(shape, z, y, 0, nx, &mut h_row);
+                scratch.f.clear();
+                scratch.f.extend_from_slice(&h_row);
+                let parabolas = scratch.envelope(w);
+                let (f, v, zs) = (&scratch.f, &scratch.v[..parabolas], &scratch.z[..parabolas]);
+                let mut k = 0;
+                for &x in &positions {
+                    if parabolas == 0 {
+                        out.push(INF);
+                        continue;
+                    }
+                    let xf = x as f64;
+                    while k + 1 < parabolas && zs[k + 1] < xf {
+                        k += 1;
+                    }
+                    let d = xf - v[k] as f64;
+                    out.push(w * d * d + f[v[k]]);
                 }
-                let d = xf - v[k] as f64;
-                out.push(w * d * d + f[v[k]]);
+                continue;
+            }
+            // Fill h on the union of the windows, then minimise within each window.
+            merged.clear();
+            let mut sorted = windows.clone();
+            sorted.sort_unstable();
+            for (a, b) in sorted {
+                match merged.last_mut() {
+                    Some(last) if a <= last.1 => last.1 = last.1.max(b),
+                    _ => merged.push((a, b)),
+                }
+            }
+            for &(a, b) in &merged {
+                source.fill(shape, z, y, a, b, &mut h_row);
+            }
+            for (&x, &(a, b)) in positions.iter().zip(&windows) {
+                out.push(direct_min(&h_row[a..b], &xs[a..b], x as f64, w));
             }
         }
     }
@@ -332,7 +396,7 @@ struct Scratch {
 
 impl Scratch {
     /// Replaces the `len` values of `g` at `start + k * stride` by the lower envelope of their
-    /// parabolas with weight `spacing²`; with `only`, just where `only` is true.
+    /// parabolas with weight `spacing²`.
     fn transform_line(
         &mut self,
         g: &mut [f64],
@@ -340,7 +404,6 @@ impl Scratch {
         stride: usize,
         len: usize,
         spacing: f64,
-        only: Option<&[bool]>,
     ) {
         let w = spacing * spacing;
         self.f.clear();
@@ -357,10 +420,8 @@ impl Scratch {
                 k += 1;
             }
             let idx = start + q * stride;
-            if only.is_none_or(|o| o[idx]) {
-                let d = qf - v[k] as f64;
-                g[idx] = w * d * d + f[v[k]];
-            }
+            let d = qf - v[k] as f64;
+            g[idx] = w * d * d + f[v[k]];
         }
     }
 
@@ -448,19 +509,15 @@ mod tests {
     fn matches_brute_force_on_random_anisotropic_grids() {
         let mut rng = SplitMix(7);
         for case in 0..72 {
-            // Small grids, plus grids with more than DIRECT_SLICES slices and rows with more
-            // than DIRECT_QUERIES queries, so both ways of every step are exercised.
+            // Small grids, plus grids with more than DIRECT_SLICES slices and long rows full
+            // of queries (wide windows: the row envelope), so both ways of every step run.
             let shape = match case % 6 {
                 4 => [
                     DIRECT_SLICES + 1 + rng.below(8),
                     1 + rng.below(4),
                     1 + rng.below(6),
                 ],
-                5 => [
-                    1 + rng.below(3),
-                    1 + rng.below(5),
-                    2 * DIRECT_QUERIES + rng.below(30),
-                ],
+                5 => [1 + rng.below(3), 1 + rng.below(5), 32 + rng.below(30)],
                 _ => [1 + rng.below(5), 1 + rng.below(9), 1 + rng.below(9)],
             };
             let spacing = [

@@ -219,3 +219,110 @@ pub fn summarize(cases: &[CaseMetrics]) -> BTreeMap<u8, BTreeMap<&'static str, S
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::overlap::label_mask;
+    use crate::structure::evaluate_structure;
+    use ndarray::{Array2, Array3};
+
+    /// A small SA-like label stack: LV blood pool (1) inside a myocardium ring (2), RV (3).
+    fn stack(shift: usize) -> Array3<u8> {
+        Array3::from_shape_fn((4, 24, 24), |(z, r, c)| {
+            let (y, x) = (r as f64 - 12.0, c as f64 - 10.0 - shift as f64);
+            let d2 = y * y + x * x;
+            let shrink = z as f64;
+            if d2 <= (5.0 - shrink).powi(2) {
+                1
+            } else if d2 <= (7.5 - shrink).powi(2) {
+                2
+            } else if (r as f64 - 12.0).abs() < 4.0 && (18..22).contains(&c) && z < 3 {
+                3
+            } else {
+                0
+            }
+        })
+    }
+
+    #[test]
+    fn labels_agree_with_their_binary_masks() {
+        let (p, r) = (stack(1), stack(0));
+        let spacing = [8.0, 1.25, 1.5];
+        let o = MetricOptions::default();
+        let per_label = evaluate_labels(&p, &r, &[3, 1, 2, 7], &spacing, &o).unwrap();
+        assert_eq!(
+            per_label.iter().map(|l| l.label).collect::<Vec<_>>(),
+            [3, 1, 2, 7]
+        );
+        for l in &per_label[..3] {
+            let want = evaluate_structure(
+                &label_mask(&p, l.label),
+                &label_mask(&r, l.label),
+                &spacing,
+                &o,
+            )
+            .unwrap();
+            assert_eq!(l.metrics, want, "label {}", l.label);
+        }
+        // Label 7 is absent from both: Dice 1, distances NaN under the default policy.
+        let absent = per_label[3].metrics;
+        assert_eq!(absent.dice, 1.0);
+        assert!(absent.hausdorff.is_nan());
+        // The shifted prediction really differs.
+        assert!(per_label[1].metrics.dice < 1.0 && per_label[1].metrics.hausdorff > 0.0);
+    }
+
+    #[test]
+    fn batch_keeps_order_and_names_the_failing_case() {
+        let (a, b) = (stack(0), stack(2));
+        let cases = vec![
+            Case {
+                id: "same".into(),
+                prediction: a.view().into_dyn(),
+                reference: a.view().into_dyn(),
+                spacing: vec![8.0, 1.0, 1.0],
+            },
+            Case {
+                id: "shifted".into(),
+                prediction: b.view().into_dyn(),
+                reference: a.view().into_dyn(),
+                spacing: vec![8.0, 1.0, 1.0],
+            },
+        ];
+        let out = evaluate_batch(&cases, &[1, 2], &MetricOptions::default()).unwrap();
+        assert_eq!(out[0].id, "same");
+        assert_eq!(out[0].labels[0].metrics.dice, 1.0);
+        assert_eq!(out[0].labels[1].metrics.hausdorff, 0.0);
+        // Shifted by 2 columns of 1 mm: the LV border moves by at least 1 mm.
+        assert!(out[1].labels[0].metrics.hausdorff >= 2.0);
+
+        let s = summarize(&out);
+        let lv = &s[&1]["dice"];
+        assert_eq!(lv.finite, 2);
+        assert_eq!(lv.mean, (1.0 + out[1].labels[0].metrics.dice) / 2.0);
+
+        let slice = Array2::<u8>::zeros((24, 24));
+        let bad = vec![Case {
+            id: "subject-9 ES".into(),
+            prediction: slice.view().into_dyn(),
+            reference: slice.view().into_dyn(),
+            spacing: vec![1.0],
+        }];
+        assert_eq!(
+            evaluate_batch(&bad, &[1], &MetricOptions::default()),
+            Err(MetricsError::Case {
+                id: "subject-9 ES".into(),
+                source: Box::new(MetricsError::SpacingLength { ndim: 2, given: 1 })
+            })
+        );
+    }
+
+    #[test]
+    fn summary_skips_non_finite_values() {
+        let s = Summary::of([1.0, 3.0, f64::INFINITY, f64::NAN]);
+        assert_eq!((s.mean, s.finite, s.non_finite), (2.0, 2, 2));
+        assert_eq!(s.std, 2f64.sqrt());
+        assert!(Summary::of([]).mean.is_nan());
+    }
+}
