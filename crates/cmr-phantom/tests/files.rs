@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use cmr_geometry::{CardiacPhase, ImagePlane, NiftiFolder, StudySource, View};
+use cmr_geometry::{CardiacPhase, DicomFolder, ImagePlane, NiftiFolder, StudySource, View};
 use cmr_phantom::{
     write_study, OutputFormats, PhantomConfig, SeriesRecord, Subject, SyntheticStudy,
     EXPLICIT_VR_LITTLE_ENDIAN, MR_IMAGE_STORAGE,
@@ -142,6 +142,53 @@ fn check_dicom(dir: &Path, study: &SyntheticStudy, m: &cmr_phantom::Manifest) {
     }
 }
 
+/// cmr-geometry's DICOM loader finds one study: the SA series merged into one stack, the three
+/// long-axis views classified from their descriptions, with the manifest's planes and every
+/// phase in trigger-time order.
+fn check_dicom_with_cmr_geometry(dir: &Path, study: &SyntheticStudy, m: &cmr_phantom::Manifest) {
+    let folder = DicomFolder::open(dir).unwrap();
+    assert_eq!(folder.studies().len(), 1, "{:?}", folder.report());
+    let loaded = &folder.studies()[0];
+    assert_eq!(loaded.uid, m.study_instance_uid);
+    for record in &m.series {
+        let series = loaded.view(record.view).unwrap();
+        let slice = series
+            .slices
+            .iter()
+            .find(|s| plane_distance(&s.plane, &record_plane(record)) < 1e-4)
+            .unwrap_or_else(|| {
+                panic!(
+                    "{}: no slice with the manifest geometry",
+                    record.description
+                )
+            });
+        assert_eq!(slice.frames.len(), m.phases);
+        let memory = study
+            .series
+            .iter()
+            .find(|s| s.series_instance_uid == record.series_instance_uid)
+            .unwrap();
+        for (t, frame) in slice.frames.iter().enumerate() {
+            let trigger = frame.trigger_time_ms.unwrap();
+            assert!((trigger - m.trigger_times_ms[t]).abs() < 1e-6);
+            assert_eq!(
+                folder.load_image(&frame.image).unwrap(),
+                memory.image_f32(t)
+            );
+        }
+    }
+    let sa = loaded.view(View::ShortAxis).unwrap();
+    let n_sa = m
+        .series
+        .iter()
+        .filter(|r| r.view == View::ShortAxis)
+        .count();
+    assert_eq!(sa.slices.len(), n_sa);
+    let spacing = sa.spacing.as_ref().unwrap();
+    assert!((spacing.median_mm - m.config.sa_slice_spacing_mm).abs() < 1e-4);
+    assert!(!spacing.irregular);
+}
+
 fn check_nifti(dir: &Path, study: &SyntheticStudy, m: &cmr_phantom::Manifest) {
     let folder = NiftiFolder::open(dir).unwrap();
     assert_eq!(folder.studies().len(), 1, "{:?}", folder.report());
@@ -224,6 +271,7 @@ fn written_study_reads_back_as_dicom_and_nifti_with_the_manifest_geometry() {
     assert_eq!(bytes, serde_json::to_vec_pretty(&study.manifest).unwrap());
     let manifest: cmr_phantom::Manifest = serde_json::from_slice(&bytes).unwrap();
     check_dicom(&tmp.0, &study, &manifest);
+    check_dicom_with_cmr_geometry(&tmp.0.join("dicom"), &study, &manifest);
     check_nifti(&tmp.0.join("nifti"), &study, &manifest);
     // No temporary files left behind.
     let leftovers = walk(&tmp.0)
