@@ -82,6 +82,46 @@ pub struct ViewPlanes {
 }
 
 impl ViewPlanes {
+    /// The planes of a study: every SA slice, and for each LA view its middle slice (LA series
+    /// may themselves be stacks of parallel slices).
+    ///
+    /// ```
+    /// use cmr_geometry::positions::{demo_geometry, ViewPlanes};
+    /// use cmr_geometry::{Frame, PixelRef, Series, Slice, Study, View};
+    /// let (sa, two_ch, _) = demo_geometry();
+    /// let slice = |plane| Slice { plane, frames: vec![Frame::new(PixelRef::Memory { index: 0 })] };
+    /// let study = Study {
+    ///     uid: "1.2.3".into(),
+    ///     patient_id: None,
+    ///     series: vec![
+    ///         Series::new(View::ShortAxis, "sa", "sax", vec![slice(sa)]),
+    ///         Series::new(View::TwoChamber, "2ch", "2ch", vec![slice(two_ch)]),
+    ///     ],
+    ///     dropped: vec![],
+    /// };
+    /// let planes = ViewPlanes::from_study(&study);
+    /// assert_eq!(planes.short_axis, vec![sa]);
+    /// assert_eq!(planes.two_chamber, Some(two_ch));
+    /// assert!(planes.four_chamber.is_none());
+    /// ```
+    pub fn from_study(study: &crate::Study) -> Self {
+        let middle = |view| {
+            study
+                .view(view)
+                .and_then(|s| s.slices.get(s.slices.len() / 2))
+                .map(|s| s.plane)
+        };
+        Self {
+            short_axis: study
+                .view(View::ShortAxis)
+                .map(|s| s.slices.iter().map(|sl| sl.plane).collect())
+                .unwrap_or_default(),
+            two_chamber: middle(View::TwoChamber),
+            three_chamber: middle(View::ThreeChamber),
+            four_chamber: middle(View::FourChamber),
+        }
+    }
+
     /// The plane of an LA view, if present.
     pub fn long_axis(&self, view: View) -> Option<&ImagePlane> {
         match view {
