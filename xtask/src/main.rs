@@ -4,6 +4,7 @@
 //! build at it and runs the workspace's checks. Run `cargo xtask help` for the commands.
 
 mod cache;
+mod dicom_scan;
 mod metrics;
 mod peers;
 mod setup;
@@ -45,6 +46,9 @@ Commands:
   bench-metrics [--budget S]
              HD95/ASSD speed: criterion bench of cmr-metrics, then medpy and MONAI on the same
              masks, with the ratios
+  bench-scan [--repeats N] [--processes P]
+             DICOM header scan (files/s) and decode (MB/s): criterion bench of cmr-geometry on
+             2,000 generated MR files, then pydicom on the same folder, with the ratios
   unet-parity [--out DIR] [--update-fixtures]
              cmr-unet vs the same U-Net in PyTorch: weights both ways, outputs within 1e-5
              (--update-fixtures refreshes crates/cmr-unet/tests/fixtures from PyTorch)
@@ -75,6 +79,7 @@ fn main() -> ExitCode {
         "where" => setup::print_where(),
         "metrics-reference" => metrics::reference(&rest),
         "bench-metrics" => metrics::bench(&rest),
+        "bench-scan" => dicom_scan::bench(&rest),
         "unet-parity" => unet::parity(&rest),
         "bench-unet" => unet::bench(&rest),
         "help" | "--help" | "-h" => {
