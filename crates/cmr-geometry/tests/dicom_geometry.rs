@@ -399,3 +399,68 @@ fn enhanced_mr_frames_get_their_own_geometry_timing_and_rescale() {
     assert_abs_diff_eq!(series.spacing.as_ref().unwrap().median_mm, 8.0);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// JPEG baseline has no monochrome file in the pydicom corpus, so make one: an 8-bit
+/// monochrome MR image encoded here with dicom-pixeldata's JPEG encoder (default quality), then
+/// decoded by `load_frame`. Lossy, so compare within a tolerance; the rescale still applies.
+#[test]
+fn jpeg_baseline_monochrome_decodes_close_to_the_original() {
+    use dicom_pixeldata::Transcode;
+    use dicom_transfer_syntax_registry::entries::JPEG_BASELINE;
+    let dir = tmpdir("jpeg");
+    let path = dir.join("jpeg.dcm");
+    let (rows, cols) = (32u16, 40u16);
+    // A smooth image (JPEG's favourite): a blob on a gradient.
+    let original: Vec<u8> = (0..rows as usize * cols as usize)
+        .map(|i| {
+            let (r, c) = ((i / cols as usize) as f64, (i % cols as usize) as f64);
+            (40.0 + 2.0 * c + 150.0 * (-((r - 16.0).powi(2) + (c - 20.0).powi(2)) / 60.0).exp())
+                as u8
+        })
+        .collect();
+    let obj = InMemDicomObject::from_element_iter([
+        el(tags::SOP_CLASS_UID, VR::UI, uids::MR_IMAGE_STORAGE.into()),
+        el(tags::SOP_INSTANCE_UID, VR::UI, "1.2.826.0.1.7.20.1".into()),
+        el(tags::MODALITY, VR::CS, "MR".into()),
+        el(tags::ROWS, VR::US, PrimitiveValue::from(rows)),
+        el(tags::COLUMNS, VR::US, PrimitiveValue::from(cols)),
+        el(tags::SAMPLES_PER_PIXEL, VR::US, PrimitiveValue::from(1u16)),
+        el(
+            tags::PHOTOMETRIC_INTERPRETATION,
+            VR::CS,
+            "MONOCHROME2".into(),
+        ),
+        el(tags::BITS_ALLOCATED, VR::US, PrimitiveValue::from(8u16)),
+        el(tags::BITS_STORED, VR::US, PrimitiveValue::from(8u16)),
+        el(tags::HIGH_BIT, VR::US, PrimitiveValue::from(7u16)),
+        el(
+            tags::PIXEL_REPRESENTATION,
+            VR::US,
+            PrimitiveValue::from(0u16),
+        ),
+        el(tags::RESCALE_SLOPE, VR::DS, "2".into()),
+        el(tags::RESCALE_INTERCEPT, VR::DS, "-10".into()),
+        el(
+            tags::PIXEL_DATA,
+            VR::OB,
+            PrimitiveValue::U8(original.clone().into()),
+        ),
+    ]);
+    let mut file = obj
+        .with_meta(FileMetaTableBuilder::new().transfer_syntax(uids::EXPLICIT_VR_LITTLE_ENDIAN))
+        .unwrap();
+    file.transcode(&JPEG_BASELINE.erased()).unwrap();
+    assert_eq!(file.meta().transfer_syntax(), uids::JPEG_BASELINE8_BIT);
+    file.write_to_file(&path).unwrap();
+
+    let img = load_frame(&path, 0).unwrap();
+    assert_eq!(img.dim(), (32, 40));
+    let mut max_err = 0f32;
+    for (v, o) in img.iter().zip(&original) {
+        // Back from modality values to stored values.
+        max_err = max_err.max(((v + 10.0) / 2.0 - f32::from(*o)).abs());
+    }
+    println!("JPEG baseline: largest error {max_err} grey levels");
+    assert!(max_err <= 4.0, "JPEG error {max_err} grey levels");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
