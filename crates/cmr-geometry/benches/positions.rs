@@ -18,24 +18,38 @@ fn bench(c: &mut Criterion) {
     group.bench_function("cross_sa_stack_1_thread", |b| {
         b.iter(|| {
             for sa in &planes.short_axis {
-                black_box(cross.label(sa, View::ShortAxis, &planes).expect("derivable"));
+                black_box(
+                    cross
+                        .label(sa, View::ShortAxis, &planes)
+                        .expect("derivable"),
+                );
             }
         })
     });
     group.bench_function("lattice_sa_stack_1_thread", |b| {
         b.iter(|| {
             for sa in &planes.short_axis {
-                black_box(lattice.label(sa, View::ShortAxis, &planes).expect("derivable"));
+                black_box(
+                    lattice
+                        .label(sa, View::ShortAxis, &planes)
+                        .expect("derivable"),
+                );
             }
         })
     });
     // 64 stacks' worth of slices per iteration, spread over the rayon pool.
-    let batch: Vec<_> = (0..64).flat_map(|_| planes.short_axis.iter().copied()).collect();
+    let batch: Vec<_> = (0..64)
+        .flat_map(|_| planes.short_axis.iter().copied())
+        .collect();
     group.throughput(Throughput::Elements(batch.len() as u64));
     group.bench_function("cross_sa_batch_rayon", |b| {
         b.iter(|| {
             batch.par_iter().for_each(|sa| {
-                black_box(cross.label(sa, View::ShortAxis, &planes).expect("derivable"));
+                black_box(
+                    cross
+                        .label(sa, View::ShortAxis, &planes)
+                        .expect("derivable"),
+                );
             })
         })
     });

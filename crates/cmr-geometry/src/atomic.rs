@@ -22,8 +22,14 @@ pub(crate) fn write_bytes(path: &Path, bytes: &[u8]) -> Result<(), GeometryError
             source,
         }
     };
-    let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let parent = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tmp = parent.join(format!(
         ".{name}.tmp-{}-{}",
         std::process::id(),
@@ -54,7 +60,10 @@ mod tests {
         write_bytes(&path, b"first version").unwrap();
         write_bytes(&path, b"2nd").unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"2nd");
-        let names: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+        let names: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
         assert_eq!(names, vec![std::ffi::OsString::from("out.bin")]);
         assert!(write_bytes(&dir.join("no/such/dir/x"), b"x").is_err());
         std::fs::remove_dir_all(&dir).unwrap();

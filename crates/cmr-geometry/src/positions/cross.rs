@@ -5,7 +5,9 @@ use serde::{Deserialize, Serialize};
 use super::derive::{long_axis_levels, reference_line, short_axis_lines};
 use super::frame::{to_pixel, underivable, P2};
 use super::tiles::{rasterise, Tile};
-use super::{AnatomicalReferences, Derivation, PositionLayout, PositionMap, ReferenceLine, ViewPlanes};
+use super::{
+    AnatomicalReferences, Derivation, PositionLayout, PositionMap, ReferenceLine, ViewPlanes,
+};
 use crate::error::GeometryError;
 use crate::{ImagePlane, View};
 
@@ -95,7 +97,13 @@ impl CrossLayout {
             .or_else(|| sa.line(View::TwoChamber))
             .map_or(P2 { y: 0.0, x: 1.0 }, |l| l.dir);
         let mut derivation = sa.derivation.clone();
-        let mut tiles = vec![Tile::new(target, 1, sa.centre, centre_axis, self.tile_side_mm)];
+        let mut tiles = vec![Tile::new(
+            target,
+            1,
+            sa.centre,
+            centre_axis,
+            self.tile_side_mm,
+        )];
         for (view, sign, labels) in SA_ARMS {
             let Some(l) = sa.line(view) else {
                 derivation.unplaced.extend(labels);
@@ -134,7 +142,13 @@ impl CrossLayout {
             lines.push(reference_line(target, View::ShortAxis, &level.line3));
             for (label, offset) in labels.into_iter().zip([0.0, 1.0, -1.0]) {
                 let c = level.centre + level.line.dir * (offset * self.tile_step_mm);
-                tiles.push(Tile::new(target, label, c, level.line.dir, self.tile_side_mm));
+                tiles.push(Tile::new(
+                    target,
+                    label,
+                    c,
+                    level.line.dir,
+                    self.tile_side_mm,
+                ));
             }
         }
         let centre = la.levels[1]
@@ -189,14 +203,20 @@ impl PositionLayout for CrossLayout {
     ) -> Result<PositionMap, GeometryError> {
         check_sizes(
             view,
-            &[("tile side", self.tile_side_mm), ("tile step", self.tile_step_mm)],
+            &[
+                ("tile side", self.tile_side_mm),
+                ("tile step", self.tile_step_mm),
+            ],
         )?;
         match view {
             View::ShortAxis => self.label_short_axis(target, references),
             View::TwoChamber | View::ThreeChamber | View::FourChamber => {
                 self.label_long_axis(target, view, references)
             }
-            View::Other => Err(underivable(view, "positions are defined for SA and LA views")),
+            View::Other => Err(underivable(
+                view,
+                "positions are defined for SA and LA views",
+            )),
         }
     }
 }

@@ -201,11 +201,7 @@ pub(crate) fn sa_levels(
 ) -> Option<(ImagePlane, Vec3, Vec<f64>)> {
     let mid = refs.short_axis.get(refs.short_axis.len() / 2)?;
     let n = anat.apex_direction(mid.normal());
-    let mut t: Vec<f64> = refs
-        .short_axis
-        .iter()
-        .map(|p| p.center().dot(n))
-        .collect();
+    let mut t: Vec<f64> = refs.short_axis.iter().map(|p| p.center().dot(n)).collect();
     t.sort_by(f64::total_cmp);
     Some((*mid, n, t))
 }
@@ -309,7 +305,10 @@ mod tests {
             line(1.5, 1.5, s, -s),
         ])
         .unwrap();
-        assert!((p.y - 0.75).abs() < 1e-12 && (p.x - 0.75).abs() < 1e-12, "{p:?}");
+        assert!(
+            (p.y - 0.75).abs() < 1e-12 && (p.x - 0.75).abs() < 1e-12,
+            "{p:?}"
+        );
     }
 
     #[test]

@@ -45,7 +45,10 @@ pub fn line_heatmaps(
     sigma_mm: f64,
 ) -> Result<LineHeatmaps, GeometryError> {
     if !(sigma_mm.is_finite() && sigma_mm > 0.0) {
-        return Err(underivable(view, format!("sigma must be positive, got {sigma_mm} mm")));
+        return Err(underivable(
+            view,
+            format!("sigma must be positive, got {sigma_mm} mm"),
+        ));
     }
     let mut maps = Array3::<f32>::zeros((3, target.rows(), target.cols()));
     let mut present = [false; 3];

@@ -44,7 +44,8 @@ impl LatticeLayout {
         let mut tiles = Vec::with_capacity(9);
         for j in -1i32..=1 {
             for i in -1i32..=1 {
-                let c = centre + u * (f64::from(i) * self.cell_mm) + v * (f64::from(j) * self.cell_mm);
+                let c =
+                    centre + u * (f64::from(i) * self.cell_mm) + v * (f64::from(j) * self.cell_mm);
                 let label = (5 + i + 3 * j) as u8;
                 tiles.push(Tile::new(target, label, c, u, self.cell_mm));
             }
@@ -79,10 +80,8 @@ impl PositionLayout for LatticeLayout {
             View::ShortAxis => {
                 let sa = short_axis_lines(target, references, &self.references)?;
                 let apex = self.references.apex_direction(target.normal());
-                let inferior = super::frame::direction_in(
-                    target,
-                    self.references.inferior_reference(apex),
-                );
+                let inferior =
+                    super::frame::direction_in(target, self.references.inferior_reference(apex));
                 let u = match (sa.line(View::FourChamber), sa.line(View::TwoChamber)) {
                     (Some(l4), _) => l4.dir,
                     // Without 4Ch, u is perpendicular to the 2Ch line, on the RV side.
@@ -115,7 +114,10 @@ impl PositionLayout for LatticeLayout {
                 ];
                 Ok(finish(target, tiles, mid.centre, lines, la.derivation))
             }
-            View::Other => Err(underivable(view, "positions are defined for SA and LA views")),
+            View::Other => Err(underivable(
+                view,
+                "positions are defined for SA and LA views",
+            )),
         }
     }
 }

@@ -93,7 +93,12 @@ pub fn render(
             }
         }
     }
-    let to_out = |p: PixelPoint| ((p.col as f32 + 0.5) * s as f32, (p.row as f32 + 0.5) * s as f32);
+    let to_out = |p: PixelPoint| {
+        (
+            (p.col as f32 + 0.5) * s as f32,
+            (p.row as f32 + 0.5) * s as f32,
+        )
+    };
     for tile in &map.tiles {
         let colour = PALETTE[usize::from(tile.label.clamp(1, 9)) - 1];
         let corners = tile.corners(plane).map(to_out);

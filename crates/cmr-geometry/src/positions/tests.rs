@@ -42,8 +42,12 @@ fn heart(tx: f64, ty: f64, slices: usize, spacing: f64, size: usize) -> Heart {
     let planes = ViewPlanes {
         short_axis,
         four_chamber: Some(plane_centred_at(axis_point, rv, apex, spacing, size, size)),
-        two_chamber: Some(plane_centred_at(axis_point, inferior, -apex, spacing, size, size)),
-        three_chamber: Some(plane_centred_at(axis_point, apex, three, spacing, size, size)),
+        two_chamber: Some(plane_centred_at(
+            axis_point, inferior, -apex, spacing, size, size,
+        )),
+        three_chamber: Some(plane_centred_at(
+            axis_point, apex, three, spacing, size, size,
+        )),
     };
     Heart {
         axis_point,
@@ -66,11 +70,25 @@ fn tile(map: &PositionMap, label: u8) -> &Tile {
 /// pixel's world position set the same.
 fn mirrored(p: &ImagePlane) -> ImagePlane {
     let last = p.pixel_to_world(0.0, p.cols() as f64 - 1.0);
-    ImagePlane::new(last, -p.row_dir(), p.col_dir(), p.spacing(), p.rows(), p.cols()).unwrap()
+    ImagePlane::new(
+        last,
+        -p.row_dir(),
+        p.col_dir(),
+        p.spacing(),
+        p.rows(),
+        p.cols(),
+    )
+    .unwrap()
 }
 
 /// Tilts within the anatomical range (up to ~30 degrees from the reference apex direction).
-const TILTS: [(f64, f64); 5] = [(0.0, 0.0), (0.3, -0.2), (-0.4, 0.1), (0.2, 0.45), (-0.25, -0.4)];
+const TILTS: [(f64, f64); 5] = [
+    (0.0, 0.0),
+    (0.3, -0.2),
+    (-0.4, 0.1),
+    (0.2, 0.45),
+    (-0.25, -0.4),
+];
 
 #[test]
 fn sa_centre_is_the_axis_point_and_tiles_sit_at_their_distances() {
@@ -84,7 +102,11 @@ fn sa_centre_is_the_axis_point_and_tiles_sit_at_their_distances() {
                 // The centre is where the long axis pierces this slice.
                 let c = world(sa, map.centre.unwrap());
                 let expected = h.axis_point + h.apex * (sa.center() - h.axis_point).dot(h.apex);
-                assert!((c - expected).norm() < 1e-6, "centre off by {}", (c - expected).norm());
+                assert!(
+                    (c - expected).norm() < 1e-6,
+                    "centre off by {}",
+                    (c - expected).norm()
+                );
                 // Tile centres at the stated distances and anatomical sides.
                 for (label, dir, steps) in [
                     (2, h.rv, 1.0),
@@ -160,7 +182,10 @@ fn labels_follow_anatomy_not_slice_order_or_direction_signs() {
             .filter(|(x, y)| x != y)
             .count();
         // Pixels exactly on a tile edge may round either way.
-        assert!(differing * 200 < a.labels.len(), "{view:?}: {differing} pixels differ");
+        assert!(
+            differing * 200 < a.labels.len(),
+            "{view:?}: {differing} pixels differ"
+        );
     }
 }
 
@@ -177,7 +202,11 @@ fn la_levels_sit_on_the_axis_at_the_stack_fractions() {
             let centre = world(&target, tile(&map, 3 * level + 1).centre);
             let want = h.axis_point + h.apex * t;
             assert!((centre - want).norm() < 1e-6, "{view:?} level {level}");
-            let side = if view == View::FourChamber { h.rv } else { h.inferior };
+            let side = if view == View::FourChamber {
+                h.rv
+            } else {
+                h.inferior
+            };
             let plus = world(&target, tile(&map, 3 * level + 2).centre);
             assert!((plus - (want + side * layout.tile_step_mm)).norm() < 1e-6);
         }
@@ -225,9 +254,11 @@ fn missing_views_degrade_to_partial_maps_with_an_ignore_mask() {
     let mut parallel = h.planes.clone();
     parallel.three_chamber = Some(h.planes.short_axis[0]);
     let map = layout.label(&sa, View::ShortAxis, &parallel).unwrap();
-    assert!(map.derivation.missing.iter().any(
-        |m| m.view == View::ThreeChamber && m.reason == MissingReason::ParallelToTarget
-    ));
+    assert!(map
+        .derivation
+        .missing
+        .iter()
+        .any(|m| m.view == View::ThreeChamber && m.reason == MissingReason::ParallelToTarget));
 
     // A one-slice stack gives only the mid level on LA images.
     let mut single = h.planes.clone();
@@ -272,7 +303,10 @@ fn lattice_cells_tile_a_square_around_the_centre() {
     assert!((world(&sa, tile(&map, 8).centre) - (c + h.inferior * 25.0)).norm() < 1e-6);
     // The nine cells cover a 75 mm square: area within a pixel row of 75^2.
     let covered = map.labels.iter().filter(|&&v| v > 0).count() as f64 * 1.25 * 1.25;
-    assert!((covered - 75.0 * 75.0).abs() < 75.0 * 1.25 * 2.0, "{covered}");
+    assert!(
+        (covered - 75.0 * 75.0).abs() < 75.0 * 1.25 * 2.0,
+        "{covered}"
+    );
     // LA: the centre cell is on the long axis at mid level; 2 is one cell toward the apex.
     let four = h.planes.four_chamber.unwrap();
     let la = layout.label(&four, View::FourChamber, &h.planes).unwrap();
