@@ -9,7 +9,7 @@
 use cmr_geometry::Vec3;
 use serde::{Deserialize, Serialize};
 
-use crate::heart::{Heart, HeartContrast, HeartState, Hit, Textures};
+use crate::heart::{Heart, HeartContrast, HeartState, Hit, Hull, Textures};
 use crate::params::SubjectParams;
 use crate::random::{rng_for, Stream};
 use crate::shapes::Capsule;
@@ -257,7 +257,7 @@ impl Torso {
         other(if vessel > 0.6 {
             0.45
         } else {
-            LUNG * (1.0 + 0.5 * n(4.0, 80.0))
+            LUNG * (1.0 + vessel)
         })
     }
 }
@@ -269,8 +269,7 @@ pub(crate) struct Anatomy {
     torso: Torso,
     tex: Textures,
     contrast: HeartContrast,
-    dynamic_centre: Vec3,
-    dynamic_radius_sq: f64,
+    hull: Hull,
 }
 
 impl Anatomy {
@@ -283,8 +282,7 @@ impl Anatomy {
             b: ValueNoise::new(&mut r),
             c: ValueNoise::new(&mut r),
         };
-        let (centre, radius) = heart.dynamic_bounds();
-        let dynamic_centre = heart.frame.to_world(centre);
+        let hull = heart.hull();
         Self {
             contrast: HeartContrast {
                 myocardium: params.contrast.myocardium as f32,
@@ -294,27 +292,38 @@ impl Anatomy {
             heart,
             torso,
             tex,
-            dynamic_centre,
-            dynamic_radius_sq: radius * radius,
+            hull,
         }
-    }
-
-    /// True when the point may change over the cycle (inside the heart's bounding sphere).
-    #[inline]
-    pub(crate) fn is_dynamic(&self, q: Vec3) -> bool {
-        let d = q - self.dynamic_centre;
-        d.dot(d) < self.dynamic_radius_sq
     }
 
     /// Structure and relative signal at a point (reference frame, no breath-hold shift).
     #[inline]
     pub(crate) fn hit(&self, q: Vec3, st: &HeartState) -> Hit {
-        if self.is_dynamic(q) {
-            let local = self.heart.frame.to_local(q);
+        let local = self.heart.frame.to_local(q);
+        if self.hull.contains(local) {
             if let Some(h) = self.heart.classify(local, st, &self.tex, &self.contrast) {
                 return h;
             }
         }
+        self.torso.at(q, &self.tex)
+    }
+
+    /// The point in the heart's local frame, when it lies inside the hull.
+    #[inline]
+    pub(crate) fn hull_local(&self, q: Vec3) -> Option<[f64; 3]> {
+        let local = self.heart.frame.to_local(q);
+        self.hull.contains(local).then_some(local)
+    }
+
+    /// The heart's claim on a local point at a phase (`None`: the torso decides).
+    #[inline]
+    pub(crate) fn heart_hit(&self, local: [f64; 3], st: &HeartState) -> Option<Hit> {
+        self.heart.classify(local, st, &self.tex, &self.contrast)
+    }
+
+    /// The torso's structure and signal at a point outside the heart's hull.
+    #[inline]
+    pub(crate) fn torso_hit(&self, q: Vec3) -> Hit {
         self.torso.at(q, &self.tex)
     }
 
@@ -352,15 +361,50 @@ impl Anatomy {
         count as f64 * step.powi(3)
     }
 
-    /// Centre of the heart's bounding sphere (patient coordinates).
-    pub(crate) fn heart_centre(&self) -> Vec3 {
-        self.dynamic_centre
+    /// Centre of the LV cavity at end-diastole (patient coordinates).
+    pub(crate) fn lv_centre(&self) -> Vec3 {
+        self.heart.lv_centre()
+    }
+
+    /// Checks the hull against `classify` at random points (tests).
+    #[cfg(test)]
+    pub(crate) fn hull_misses(&self, states: &[HeartState], points: usize) -> usize {
+        use rand::Rng;
+        let mut r = rng_for(1, 2, Stream::Texture, &[99]);
+        let mut misses = 0;
+        for _ in 0..points {
+            let q = [
+                r.0.random_range(-120.0..160.0),
+                r.0.random_range(-140.0..140.0),
+                r.0.random_range(-120.0..160.0),
+            ];
+            for st in states {
+                let claimed = self
+                    .heart
+                    .classify(q, st, &self.tex, &self.contrast)
+                    .is_some();
+                if claimed && !self.hull.contains(q) {
+                    misses += 1;
+                }
+            }
+        }
+        misses
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_hull_contains_every_heart_point_at_every_phase() {
+        for index in 0..3 {
+            let params = SubjectParams::sample(8, index);
+            let a = Anatomy::new(&params, 10, 8, index);
+            let states: Vec<_> = (0..10).map(|p| a.heart.state_at_phase(p)).collect();
+            assert_eq!(a.hull_misses(&states, 40_000), 0);
+        }
+    }
 
     #[test]
     fn anatomy_has_the_expected_tissues_in_the_expected_places() {

@@ -200,6 +200,51 @@ pub(crate) struct HeartState {
     flow_offset: f64,
 }
 
+/// The union of a few grown ellipsoids and capsules (local frame) that bounds the heart.
+#[derive(Debug, Clone)]
+pub(crate) struct Hull {
+    ellipsoids: Vec<AxisEllipsoid>,
+    capsules: Vec<Capsule>,
+    lo: Local,
+    hi: Local,
+}
+
+impl Hull {
+    fn new(ellipsoids: Vec<AxisEllipsoid>, capsules: Vec<Capsule>) -> Self {
+        let mut lo = [f64::INFINITY; 3];
+        let mut hi = [f64::NEG_INFINITY; 3];
+        for e in &ellipsoids {
+            for i in 0..3 {
+                lo[i] = lo[i].min(e.centre[i] - e.semi[i]);
+                hi[i] = hi[i].max(e.centre[i] + e.semi[i]);
+            }
+        }
+        for c in &capsules {
+            for p in [c.a.to_array(), c.b.to_array()] {
+                for i in 0..3 {
+                    lo[i] = lo[i].min(p[i] - c.radius);
+                    hi[i] = hi[i].max(p[i] + c.radius);
+                }
+            }
+        }
+        Self {
+            ellipsoids,
+            capsules,
+            lo,
+            hi,
+        }
+    }
+
+    #[inline]
+    pub(crate) fn contains(&self, q: Local) -> bool {
+        if (0..3).any(|i| q[i] < self.lo[i] || q[i] > self.hi[i]) {
+            return false;
+        }
+        self.ellipsoids.iter().any(|e| e.level(q) <= 1.0)
+            || self.capsules.iter().any(|c| c.contains(v(q)))
+    }
+}
+
 /// A classified point: which labelled structure it belongs to and its relative signal
 /// (negative for fat, whose phase is opposed to water's in bSSFP).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -217,6 +262,12 @@ pub(crate) struct HeartContrast {
 }
 
 const RV_WALL_MM: f64 = 3.5;
+/// Patchy epicardial fat reaches this multiple of the subject's mean thickness.
+const FAT_PATCH_MAX: f64 = 1.8;
+/// Extra fat in the atrioventricular groove at the base.
+const AV_GROOVE_MM: f64 = 5.0;
+/// Extra fat in the interventricular grooves.
+const IV_GROOVE_MM: f64 = 5.0;
 /// Relative narrowing of the RV from base to the LV apex depth.
 const RV_TAPER: f64 = 0.35;
 /// Papillary muscles span this range of relative depth (base 0, apex 1).
@@ -277,8 +328,8 @@ impl Heart {
             length,
             wall,
             apex_fraction: h.lv_apex_wall_fraction,
-            endo_shape: Harmonics::new(h.lv_endo_shape, h.lv_shape_twist),
-            epi_shape: Harmonics::new(h.lv_epi_shape, h.lv_shape_twist),
+            endo_shape: Harmonics::new(h.lv_endo_shape),
+            epi_shape: Harmonics::new(h.lv_epi_shape),
             epi_offset: h.lv_epi_offset_mm,
             ef: h.lv_ef,
             descent: h.base_descent_mm,
@@ -468,44 +519,51 @@ impl Heart {
         st
     }
 
-    /// Conservative bounding sphere (local centre, radius) of everything that moves, over the
-    /// whole cycle, including surrounding fat and the pericardium.
-    pub(crate) fn dynamic_bounds(&self) -> (Local, f64) {
-        let mut pts: Vec<(Local, f64)> = Vec::new();
-        let margin = self.fat * 2.2 + 13.0 + PERICARDIUM_MM + 12.0;
+    /// A conservative bound of every point [`Heart::classify`] can claim at any phase: the
+    /// union, over end-diastole and end-systole (every shape is monotone in the contraction),
+    /// of the chambers grown by their walls, fat, pericardium, surface wobble and shape
+    /// harmonics, and of the moving vessel segments. Outside it the torso decides at every
+    /// phase, so pixels whose samples all lie outside are rendered once per series.
+    pub(crate) fn hull(&self) -> Hull {
+        let fat_max = self.fat * FAT_PATCH_MAX + AV_GROOVE_MM + IV_GROOVE_MM + 2.0;
+        let lv_slack = 1.0 / self.epi_shape.min_factor().sqrt();
+        let mut ellipsoids = Vec::new();
+        let mut capsules = Vec::new();
         for k in [0.0, 1.0] {
             let st = self.state(k);
-            for e in [st.lv_epi, st.rv.grown(RV_WALL_MM)] {
-                pts.push((
-                    e.centre,
-                    e.semi.iter().cloned().fold(0.0, f64::max) + margin,
+            let e = &st.lv_epi;
+            ellipsoids.push(AxisEllipsoid::new(
+                e.centre,
+                e.semi
+                    .map(|s| s * lv_slack + fat_max + PERICARDIUM_MM + 1.0),
+            ));
+            // RV: untapered (the taper only shrinks it), wobble up to 1/sqrt(1 - 0.16).
+            ellipsoids.push(AxisEllipsoid::new(
+                st.rv.centre,
+                st.rv
+                    .semi
+                    .map(|s| s * 1.1 + RV_WALL_MM + fat_max + PERICARDIUM_MM + 1.0),
+            ));
+            // Atria: wobble up to 1/sqrt(1 - 0.14), wall and surrounding fat (7 mm).
+            for a in [&st.la, &st.ra] {
+                ellipsoids.push(AxisEllipsoid::new(
+                    a.centre,
+                    a.semi.map(|s| s * 1.09 + ATRIAL_WALL_MM + 7.0 + 1.0),
                 ));
             }
-            for e in [st.la, st.ra] {
-                pts.push((e.centre, e.semi.iter().cloned().fold(0.0, f64::max) + 10.0));
-            }
-            for cap in [st.aortic_root, st.rvot] {
-                pts.push((cap.a.to_array(), cap.radius + 8.0));
-                pts.push((cap.b.to_array(), cap.radius + 8.0));
-            }
-        }
-        let mut lo = [f64::INFINITY; 3];
-        let mut hi = [f64::NEG_INFINITY; 3];
-        for (c, r) in &pts {
-            for i in 0..3 {
-                lo[i] = lo[i].min(c[i] - r);
-                hi[i] = hi[i].max(c[i] + r);
+            for c in [st.aortic_root, st.rvot] {
+                capsules.push(Capsule {
+                    radius: c.radius + 6.0,
+                    ..c
+                });
             }
         }
-        let centre = [0, 1, 2].map(|i| 0.5 * (lo[i] + hi[i]));
-        let radius = pts
-            .iter()
-            .map(|(c, r)| {
-                let d = [0, 1, 2].map(|i| c[i] - centre[i]);
-                (d[0] * d[0] + d[1] * d[1] + d[2] * d[2]).sqrt() + r
-            })
-            .fold(0.0, f64::max);
-        (centre, radius)
+        Hull::new(ellipsoids, capsules)
+    }
+
+    /// Centre of the LV cavity at end-diastole (patient coordinates).
+    pub(crate) fn lv_centre(&self) -> Vec3 {
+        self.frame.to_world([0.0, 0.0, 0.5 * self.length])
     }
 
     /// Local bounding box `(low, high)` of the RV blood pool (cavity and outflow tract).
@@ -560,12 +618,12 @@ impl Heart {
         1.0 + con.flow_modulation
             * tex
                 .a
-                .fractal(q[0] / 20.0, q[1] / 20.0 + st.flow_offset, q[2] / 20.0 + 7.3)
+                .sample(q[0] / 16.0, q[1] / 16.0 + st.flow_offset, q[2] / 16.0 + 7.3)
     }
 
     #[inline]
     fn myocardium(&self, q: Local, tex: &Textures, con: &HeartContrast) -> f32 {
-        con.myocardium * (1.0 + 0.25 * tex.b.fractal(q[0] / 5.0, q[1] / 5.0, q[2] / 5.0))
+        con.myocardium * (1.0 + 0.4 * tex.b.sample(q[0] / 4.0, q[1] / 4.0, q[2] / 4.0))
     }
 
     #[inline]
@@ -582,16 +640,16 @@ impl Heart {
     #[inline]
     fn fat_thickness(&self, q: Local, dw: f64, lv_gap: f64, rv_gap: f64, tex: &Textures) -> f64 {
         let n = tex.c.sample(q[0] / 14.0, q[1] / 14.0, q[2] / 14.0 + 13.7) as f64;
-        let patchy = self.fat * (1.8 * n + 0.35).clamp(0.0, 2.2);
+        let patchy = self.fat * (1.8 * n + 0.35).clamp(0.0, FAT_PATCH_MAX);
         let av_groove = if dw < 16.0 {
-            (16.0 - dw.max(0.0)) / 16.0 * 6.0
+            (16.0 - dw.max(0.0)) / 16.0 * AV_GROOVE_MM
         } else {
             0.0
         };
         let iv_groove = {
             let far = lv_gap.max(rv_gap);
             if far < 12.0 {
-                (12.0 - far.max(0.0)) / 12.0 * 7.0
+                (12.0 - far.max(0.0)) / 12.0 * IV_GROOVE_MM
             } else {
                 0.0
             }
@@ -607,14 +665,14 @@ impl Heart {
         tex: &Textures,
         con: &HeartContrast,
     ) -> Option<Hit> {
-        let e_lv = perturbed_level(&st.lv_endo, &self.endo_shape, q, dw);
+        let e_lv = perturbed_level(&st.lv_endo, &self.endo_shape, q);
         if e_lv <= 1.0 {
             return Some(Hit {
                 structure: Structure::LvBloodPool,
                 signal: self.lv_blood(q, dw, e_lv, st, tex, con),
             });
         }
-        let e_epi = perturbed_level(&st.lv_epi, &self.epi_shape, q, dw);
+        let e_epi = perturbed_level(&st.lv_epi, &self.epi_shape, q);
         if e_epi <= 1.0 {
             return Some(Hit {
                 structure: Structure::LvMyocardium,

@@ -39,8 +39,6 @@ pub struct HeartParams {
     pub lv_endo_shape: [[f64; 2]; 3],
     /// The same for the LV epicardium (independent, so the wall thickness varies).
     pub lv_epi_shape: [[f64; 2]; 3],
-    /// Twist of the shape harmonics along the long axis, radians per mm.
-    pub lv_shape_twist: f64,
     /// Offset of the epicardium's axis from the endocardium's (septal, anterior), mm.
     pub lv_epi_offset_mm: [f64; 2],
     /// LV ejection fraction (0..1).
@@ -149,11 +147,11 @@ impl SubjectParams {
             es_fraction: r.uniform(0.33, 0.40),
         };
         let contrast = ContrastParams {
-            myocardium: r.normal_clamped(0.33, 0.025, 0.27, 0.39),
+            myocardium: r.normal_clamped(0.32, 0.025, 0.26, 0.38),
             fat: r.normal_clamped(0.85, 0.08, 0.65, 1.0),
             liver: r.normal_clamped(0.32, 0.035, 0.25, 0.40),
             muscle: r.normal_clamped(0.26, 0.03, 0.2, 0.32),
-            flow_modulation: r.uniform(0.25, 0.5),
+            flow_modulation: r.uniform(0.3, 0.55),
             cnr_target: r.normal_clamped(19.0, 3.0, 13.0, 26.0),
             intensity_scale: r.uniform(350.0, 900.0),
             coil_width_mm: r.uniform(90.0, 140.0),
@@ -207,7 +205,6 @@ fn sample_heart(r: &mut Sampler, torso: &TorsoParams) -> HeartParams {
         lv_apex_wall_fraction: r.uniform(0.55, 0.75),
         lv_endo_shape: harmonics(r, [0.045, 0.03, 0.02]),
         lv_epi_shape: harmonics(r, [0.03, 0.02, 0.015]),
-        lv_shape_twist: r.uniform(-0.015, 0.015),
         lv_epi_offset_mm: [
             r.uniform(-0.1, 0.1) * lv_wall_mm,
             r.uniform(-0.1, 0.1) * lv_wall_mm,

@@ -7,15 +7,16 @@
 //! pixels are re-sampled for every cine phase.
 
 use cmr_geometry::Vec3;
-use rand::RngCore;
 
 use crate::anatomy::{Anatomy, Structure};
 use crate::heart::HeartState;
+use crate::heart::Hit;
 use crate::params::SubjectParams;
 use cmr_geometry::View;
 
 use crate::planning::PlannedSeries;
-use crate::random::{gaussian_pair, mix64, rng_for, Stream};
+use crate::random::{fast_gaussian_pair, mix64, rng_for, Stream};
+use rand::RngCore;
 
 /// Largest stored value (12-bit data in 16-bit words).
 pub(crate) const MAX_STORED: u16 = 4095;
@@ -43,7 +44,7 @@ pub fn label_of(view: View, structure: Structure) -> u8 {
 }
 
 /// Coil sensitivity: an anterior and a posterior surface coil whose sensitivity decays with
-/// depth from the skin and laterally, normalised to 1 at the heart.
+/// depth from the skin and laterally, normalised to 1 at the LV centre.
 #[derive(Debug, Clone)]
 pub(crate) struct BiasField {
     skin_ant: f64,
@@ -57,18 +58,18 @@ pub(crate) struct BiasField {
 }
 
 impl BiasField {
-    pub(crate) fn new(p: &SubjectParams, heart_centre: Vec3) -> Self {
+    pub(crate) fn new(p: &SubjectParams, lv_centre: Vec3) -> Self {
         let mut b = Self {
             skin_ant: -p.torso.body_semi_mm[1],
             skin_post: p.torso.body_semi_mm[1],
             depth_scale: p.contrast.coil_width_mm,
             lateral_width: 1.6 * p.contrast.coil_width_mm,
             centre_x: p.contrast.coil_offset_x_mm,
-            centre_z: heart_centre.z,
+            centre_z: lv_centre.z,
             posterior_gain: p.contrast.posterior_gain,
             norm: 1.0,
         };
-        b.norm = 1.0 / b.raw(heart_centre);
+        b.norm = 1.0 / b.raw(lv_centre);
         b
     }
 
@@ -99,12 +100,12 @@ pub(crate) struct Receiver {
 }
 
 impl Receiver {
-    pub(crate) fn new(p: &SubjectParams, heart_centre: Vec3, noise: bool) -> Self {
+    pub(crate) fn new(p: &SubjectParams, lv_centre: Vec3, noise: bool) -> Self {
         let contrast = 1.0 - p.contrast.myocardium;
         Self {
             sigma: CONTRAST_CALIBRATION * contrast / (p.contrast.cnr_target * RAYLEIGH_SD),
             scale: p.contrast.intensity_scale,
-            bias: BiasField::new(p, heart_centre),
+            bias: BiasField::new(p, lv_centre),
             noise,
         }
     }
@@ -200,27 +201,49 @@ impl SeriesGeometry {
     }
 }
 
+/// A sample inside the heart's hull: its local coordinates and what the torso holds there
+/// (used whenever the heart does not claim it at a phase).
+#[derive(Debug, Clone, Copy)]
+struct HullSample {
+    local: [f64; 3],
+    torso: Hit,
+}
+
+/// A pixel that may change over the cycle: the signal of its samples outside the heart's
+/// hull (constant), its samples inside the hull (`samples[start..start + len]`), and its
+/// centre when the label may change.
+#[derive(Debug, Clone, Copy)]
+struct DynamicPixel {
+    index: u32,
+    start: u32,
+    len: u8,
+    static_sum: f32,
+    centre: Option<HullSample>,
+}
+
 /// The part of a series that does not change over the cycle.
 #[derive(Debug, Clone)]
 pub(crate) struct StaticLayer {
     signal: Vec<f32>,
     labels: Vec<u8>,
     bias: Vec<f32>,
-    dynamic: Vec<u32>,
+    dynamic: Vec<DynamicPixel>,
+    samples: Vec<HullSample>,
+    per_pixel: usize,
 }
 
 fn pixel_key(series_salt: u64, idx: usize) -> u64 {
     series_salt ^ (idx as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
 
-/// Samples the static part of a series (at end-diastole; static pixels do not depend on the
-/// phase) and lists the pixels that must be re-sampled per phase.
+/// Samples everything of a series that does not depend on the phase (samples outside the
+/// heart's hull, and the torso behind the samples inside it) and lists the samples to
+/// re-evaluate at every phase.
 pub(crate) fn render_static(
     anatomy: &Anatomy,
     series: &PlannedSeries,
     pattern: &SamplePattern,
     receiver: &Receiver,
-    state0: &HeartState,
 ) -> StaticLayer {
     let g = SeriesGeometry::new(series);
     let n = g.rows * g.cols;
@@ -229,6 +252,7 @@ pub(crate) fn render_static(
     let mut labels = vec![0u8; n];
     let mut bias = vec![0.0f32; n];
     let mut dynamic = Vec::new();
+    let mut samples = Vec::new();
     let mut offsets = Vec::with_capacity(pattern.base.len());
     for r in 0..g.rows {
         for c in 0..g.cols {
@@ -236,21 +260,34 @@ pub(crate) fn render_static(
             let centre = g.point(r as f64, c as f64, 0.0);
             bias[idx] = receiver.bias.at(centre);
             pattern.offsets(pixel_key(salt, idx), &mut offsets);
-            let is_dynamic = offsets
-                .iter()
-                .any(|o| anatomy.is_dynamic(g.point(r as f64 + o[0], c as f64 + o[1], o[2])));
-            if is_dynamic {
-                dynamic.push(idx as u32);
-                continue;
-            }
+            let start = samples.len();
             let mut sum = 0.0f32;
             for o in &offsets {
-                sum += anatomy
-                    .hit(g.point(r as f64 + o[0], c as f64 + o[1], o[2]), state0)
-                    .signal;
+                let p = g.point(r as f64 + o[0], c as f64 + o[1], o[2]);
+                let torso = anatomy.torso_hit(p);
+                match anatomy.hull_local(p) {
+                    Some(local) => samples.push(HullSample { local, torso }),
+                    None => sum += torso.signal,
+                }
             }
-            signal[idx] = (sum / offsets.len() as f32).abs();
-            labels[idx] = label_of(series.view, anatomy.hit(centre, state0).structure);
+            let centre_torso = anatomy.torso_hit(centre);
+            labels[idx] = label_of(series.view, centre_torso.structure);
+            let centre = anatomy.hull_local(centre).map(|local| HullSample {
+                local,
+                torso: centre_torso,
+            });
+            if samples.len() == start && centre.is_none() {
+                // Fat samples are negative (opposed phase): the magnitude of the sum.
+                signal[idx] = (sum / offsets.len() as f32).abs();
+            } else {
+                dynamic.push(DynamicPixel {
+                    index: idx as u32,
+                    start: start as u32,
+                    len: (samples.len() - start) as u8,
+                    static_sum: sum,
+                    centre,
+                });
+            }
         }
     }
     StaticLayer {
@@ -258,6 +295,8 @@ pub(crate) fn render_static(
         labels,
         bias,
         dynamic,
+        samples,
+        per_pixel: offsets.len(),
     }
 }
 
@@ -272,31 +311,25 @@ pub(crate) struct RenderedFrame {
 pub(crate) fn render_frame(
     anatomy: &Anatomy,
     series: &PlannedSeries,
-    pattern: &SamplePattern,
     receiver: &Receiver,
     layer: &StaticLayer,
     state: &HeartState,
     noise_key: (u64, u64, usize),
 ) -> RenderedFrame {
-    let g = SeriesGeometry::new(series);
-    let salt = mix64(u64::from(series.series_number));
     let mut signal = layer.signal.clone();
     let mut labels = layer.labels.clone();
-    let mut offsets = Vec::with_capacity(pattern.base.len());
-    for &idx in &layer.dynamic {
-        let idx = idx as usize;
-        let (r, c) = ((idx / g.cols) as f64, (idx % g.cols) as f64);
-        pattern.offsets(pixel_key(salt, idx), &mut offsets);
-        let mut sum = 0.0f32;
-        for o in &offsets {
-            sum += anatomy.hit(g.point(r + o[0], c + o[1], o[2]), state).signal;
-        }
+    let claim = |s: &HullSample| anatomy.heart_hit(s.local, state).unwrap_or(s.torso);
+    for d in &layer.dynamic {
+        let idx = d.index as usize;
+        let start = d.start as usize;
+        let sum = layer.samples[start..start + usize::from(d.len)]
+            .iter()
+            .fold(d.static_sum, |acc, s| acc + claim(s).signal);
         // Fat samples are negative (opposed phase): the magnitude of the sum.
-        signal[idx] = (sum / offsets.len() as f32).abs();
-        labels[idx] = label_of(
-            series.view,
-            anatomy.hit(g.point(r, c, 0.0), state).structure,
-        );
+        signal[idx] = (sum / layer.per_pixel as f32).abs();
+        if let Some(centre) = &d.centre {
+            labels[idx] = label_of(series.view, claim(centre).structure);
+        }
     }
     let (seed, subject, phase) = noise_key;
     let mut rng = rng_for(
@@ -305,7 +338,7 @@ pub(crate) fn render_frame(
         Stream::Noise,
         &[u64::from(series.series_number), phase as u64],
     );
-    let sigma = receiver.sigma;
+    let sigma = receiver.sigma as f32;
     // Each series is reconstructed on its own: a small series-specific receiver gain.
     let mut gain_rng = rng_for(
         seed,
@@ -313,21 +346,20 @@ pub(crate) fn render_frame(
         Stream::Noise,
         &[u64::from(series.series_number)],
     );
-    let scale = receiver.scale * gain_rng.normal_clamped(1.0, 0.08, 0.8, 1.2);
+    let scale = (receiver.scale * gain_rng.normal_clamped(1.0, 0.08, 0.8, 1.2)) as f32;
     let pixels = signal
         .iter()
         .zip(&layer.bias)
         .map(|(&s, &b)| {
-            let clean = f64::from(s * b);
+            let clean = s * b;
             let magnitude = if receiver.noise {
-                let (n1, n2) = gaussian_pair(rng.0.next_u64());
+                let (n1, n2) = fast_gaussian_pair(rng.0.next_u64());
                 ((clean + sigma * n1).powi(2) + (sigma * n2).powi(2)).sqrt()
             } else {
                 clean
             };
-            (magnitude * scale)
-                .round()
-                .clamp(0.0, f64::from(MAX_STORED)) as u16
+            // Round half up (the value is never negative) and saturate at 12 bits.
+            (magnitude * scale + 0.5).min(f32::from(MAX_STORED)) as u16
         })
         .collect();
     RenderedFrame { pixels, labels }

@@ -70,41 +70,42 @@ impl AxisEllipsoid {
 /// area stays exactly that of the unperturbed ellipse.
 ///
 /// In normalised in-plane coordinates (`rho = 1` on the ellipse) the boundary becomes
-/// `rho(phi) = (1 + d(phi)) / sqrt(C)` with `d(phi) = sum_m A_m cos(m phi + p_m + twist z)`
+/// `rho(phi) = (1 + d(phi)) / sqrt(C)` with `d(phi) = sum_m A_m cos(m phi + p_m)`
 /// (`m = 2, 3, 4`) and `C = 1 + sum_m A_m^2 / 2`, the mean of `(1 + d)^2` over `phi`. The
 /// enclosed area is `(1/2) int rho^2 dphi = pi`, unchanged.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Harmonics {
-    amp: [f64; 3],
-    phase: [f64; 3],
-    twist: f64,
+    /// `A_m cos p_m` and `A_m sin p_m` for m = 2, 3, 4.
+    cos_part: [f64; 3],
+    sin_part: [f64; 3],
     norm: f64,
     min_factor: f64,
 }
 
 impl Harmonics {
-    /// From `[amplitude, phase]` of orders 2, 3, 4 and a twist (radians per mm along the axis).
-    /// Amplitudes must sum to less than 1.
-    pub(crate) fn new(shape: [[f64; 2]; 3], twist: f64) -> Self {
-        let amp = shape.map(|h| h[0]);
-        let sum: f64 = amp.iter().sum();
-        let norm = 1.0 + amp.iter().map(|a| a * a / 2.0).sum::<f64>();
+    /// From `[amplitude, phase]` of orders 2, 3, 4. Amplitudes must sum to less than 1.
+    pub(crate) fn new(shape: [[f64; 2]; 3]) -> Self {
+        let sum: f64 = shape.iter().map(|h| h[0]).sum();
+        let norm = 1.0 + shape.iter().map(|h| h[0] * h[0] / 2.0).sum::<f64>();
         Self {
-            amp,
-            phase: shape.map(|h| h[1]),
-            twist,
+            cos_part: shape.map(|h| h[0] * h[1].cos()),
+            sin_part: shape.map(|h| h[0] * h[1].sin()),
             norm,
             min_factor: norm / ((1.0 + sum) * (1.0 + sum)),
         }
     }
 
-    /// The factor `C / (1 + d(phi))^2` that multiplies `rho^2` in the level function.
+    /// The factor `C / (1 + d(phi))^2` that multiplies `rho^2` in the level function, from
+    /// `(cos phi, sin phi)` (no trigonometric calls: `cos(m phi + p) = cos(m phi) cos p -
+    /// sin(m phi) sin p`, with the multiple angles from complex powers).
     #[inline]
-    pub(crate) fn factor(&self, phi: f64, depth: f64) -> f64 {
-        let z = self.twist * depth;
-        let d = self.amp[0] * (2.0 * phi + self.phase[0] + z).cos()
-            + self.amp[1] * (3.0 * phi + self.phase[1] + z).cos()
-            + self.amp[2] * (4.0 * phi + self.phase[2] + z).cos();
+    pub(crate) fn factor(&self, c: f64, s: f64) -> f64 {
+        let (c2, s2) = (c * c - s * s, 2.0 * c * s);
+        let (c3, s3) = (c2 * c - s2 * s, c2 * s + s2 * c);
+        let (c4, s4) = (c2 * c2 - s2 * s2, 2.0 * c2 * s2);
+        let d = (c2 * self.cos_part[0] - s2 * self.sin_part[0])
+            + (c3 * self.cos_part[1] - s3 * self.sin_part[1])
+            + (c4 * self.cos_part[2] - s4 * self.sin_part[2]);
         self.norm / ((1.0 + d) * (1.0 + d))
     }
 
@@ -117,17 +118,18 @@ impl Harmonics {
 /// Level of an axis-aligned ellipsoid (axis along local `w`) whose cross-sections carry
 /// `harmonics`: `rho^2 * factor(phi) + ((w - c_w) / c)^2`, below 1 inside.
 #[inline]
-pub(crate) fn perturbed_level(e: &AxisEllipsoid, h: &Harmonics, q: Local, depth: f64) -> f64 {
+pub(crate) fn perturbed_level(e: &AxisEllipsoid, h: &Harmonics, q: Local) -> f64 {
     let x = (q[0] - e.centre[0]) / e.semi[0];
     let y = (q[1] - e.centre[1]) / e.semi[1];
     let z = (q[2] - e.centre[2]) / e.semi[2];
     let rho2 = x * x + y * y;
     let zz = z * z;
-    if zz >= 1.0 || rho2 * h.min_factor() + zz > 1.0 {
-        // Outside for any angle: skip the trigonometry.
+    if zz >= 1.0 || rho2 * h.min_factor() + zz > 1.0 || rho2 == 0.0 {
+        // Outside for any angle (or on the axis): skip the harmonics.
         return rho2 * h.min_factor() + zz;
     }
-    rho2 * h.factor(y.atan2(x), depth) + zz
+    let rho = rho2.sqrt();
+    rho2 * h.factor(x / rho, y / rho) + zz
 }
 
 /// A capsule: the points within `radius` of the segment from `a` to `b`.
@@ -221,7 +223,18 @@ mod tests {
 
     #[test]
     fn harmonics_preserve_the_cross_sectional_area() {
-        let h = Harmonics::new([[0.06, 0.3], [0.04, 2.0], [0.03, -1.0]], 0.01);
+        let h = Harmonics::new([[0.06, 0.3], [0.04, 2.0], [0.03, -1.0]]);
+        // The factor equals the direct formula.
+        let phi: f64 = 0.7;
+        let d = 0.06 * (2.0 * phi + 0.3).cos()
+            + 0.04 * (3.0 * phi + 2.0).cos()
+            + 0.03 * (4.0 * phi - 1.0).cos();
+        let norm = 1.0 + (0.06f64.powi(2) + 0.04f64.powi(2) + 0.03f64.powi(2)) / 2.0;
+        assert_relative_eq!(
+            h.factor(phi.cos(), phi.sin()),
+            norm / (1.0 + d).powi(2),
+            max_relative = 1e-12
+        );
         let e = AxisEllipsoid::new([1.0, -2.0, 0.0], [20.0, 26.0, 50.0]);
         // Area of the section w = 10 (depth 10) on a fine grid, against pi a' b' with
         // a' = a sqrt(1 - (10/50)^2).
@@ -231,7 +244,7 @@ mod tests {
         while x < 40.0 {
             let mut y = -40.0;
             while y < 40.0 {
-                if perturbed_level(&e, &h, [x, y, 10.0], 10.0) <= 1.0 {
+                if perturbed_level(&e, &h, [x, y, 10.0]) <= 1.0 {
                     count += 1;
                 }
                 y += step;
@@ -244,13 +257,7 @@ mod tests {
         // And the shape really changed: along some angle the radius differs by > 3 %.
         let r0 = |phi: f64| {
             let mut r = 0.0;
-            while perturbed_level(
-                &e,
-                &h,
-                [1.0 + r * phi.cos(), -2.0 + r * phi.sin(), 0.0],
-                0.0,
-            ) <= 1.0
-            {
+            while perturbed_level(&e, &h, [1.0 + r * phi.cos(), -2.0 + r * phi.sin(), 0.0]) <= 1.0 {
                 r += 0.01;
             }
             r

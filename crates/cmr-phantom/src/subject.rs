@@ -143,7 +143,7 @@ impl Subject {
         let params = SubjectParams::sample(seed, index);
         let anatomy = Anatomy::new(&params, config.phases, seed, index);
         let plan = plan(&anatomy.heart, config, seed, index)?;
-        let receiver = Receiver::new(&params, anatomy.heart_centre(), config.noise);
+        let receiver = Receiver::new(&params, anatomy.lv_centre(), config.noise);
         let states = (0..config.phases)
             .map(|p| anatomy.heart.state_at_phase(p))
             .collect();
@@ -344,7 +344,7 @@ impl Subject {
             .plan
             .series
             .par_iter()
-            .map(|s| render_static(&self.anatomy, s, &pattern, &self.receiver, &self.states[0]))
+            .map(|s| render_static(&self.anatomy, s, &pattern, &self.receiver))
             .collect();
         let jobs: Vec<(usize, usize)> = (0..self.plan.series.len())
             .flat_map(|i| (0..phases).map(move |p| (i, p)))
@@ -355,7 +355,6 @@ impl Subject {
                 render_frame(
                     &self.anatomy,
                     &self.plan.series[i],
-                    &pattern,
                     &self.receiver,
                     &layers[i],
                     &self.states[p],

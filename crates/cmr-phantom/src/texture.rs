@@ -10,6 +10,18 @@ use crate::random::Sampler;
 const SIDE: usize = 32;
 const MASK: i64 = SIDE as i64 - 1;
 
+/// `x.floor()` as an integer without a libm call (the coordinates here are far from the
+/// `i64` range).
+#[inline]
+fn floor(x: f64) -> i64 {
+    let i = x as i64;
+    if (i as f64) > x {
+        i - 1
+    } else {
+        i
+    }
+}
+
 /// Periodic value noise with values in `[-1, 1]` and unit lattice spacing.
 #[derive(Clone)]
 pub(crate) struct ValueNoise {
@@ -42,8 +54,8 @@ impl ValueNoise {
     /// smoothstep weights. Equals the lattice value at integer points.
     #[inline]
     pub(crate) fn sample(&self, x: f64, y: f64, z: f64) -> f32 {
-        let (fx, fy, fz) = (x.floor(), y.floor(), z.floor());
-        let (ix, iy, iz) = (fx as i64, fy as i64, fz as i64);
+        let (ix, iy, iz) = (floor(x), floor(y), floor(z));
+        let (fx, fy, fz) = (ix as f64, iy as f64, iz as f64);
         let smooth = |t: f64| (t * t * (3.0 - 2.0 * t)) as f32;
         let (wx, wy, wz) = (smooth(x - fx), smooth(y - fy), smooth(z - fz));
         let lerp = |a: f32, b: f32, t: f32| a + (b - a) * t;
