@@ -54,7 +54,7 @@ Commands:
              (--update-fixtures refreshes crates/cmr-unet/tests/fixtures from PyTorch)
   bench-unet [--threads N] [--seconds S] [--rounds R] [--out DIR]
              U-Net training step and inference speed, cmr-unet vs PyTorch (default 2 threads,
-             3 s per case, best of 2 alternating rounds; results in target/unet-bench)
+             2 s per case, best of 3 alternating rounds; results in target/unet-bench)
 
 Environment:
   CMR_SSL_CACHE   cache folder (default: $XDG_CACHE_HOME/cmr-ssl or ~/.cache/cmr-ssl)

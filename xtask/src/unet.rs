@@ -118,8 +118,8 @@ pub fn bench(args: &[String]) -> TaskResult<()> {
             .and_then(|(_, v)| v.clone())
             .unwrap_or_else(|| default.to_string())
     };
-    let (threads, seconds) = (get("--threads", "2"), get("--seconds", "3"));
-    let rounds: usize = get("--rounds", "2")
+    let (threads, seconds) = (get("--threads", "2"), get("--seconds", "2"));
+    let rounds: usize = get("--rounds", "3")
         .parse()
         .map_err(|e| TaskError(format!("--rounds: {e}")))?;
     if rounds == 0 {

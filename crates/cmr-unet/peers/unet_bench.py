@@ -5,9 +5,10 @@ crates/cmr-unet/examples/unet_bench.rs, on the identical model (unet_torch.py).
     python unet_bench.py --report DIR
 
 `cargo xtask bench-unet` alternates rounds of both implementations (DIR/cmr_unet_r<i>.json,
-DIR/pytorch_r<i>.json) on the shared machine; --report takes each side's best median per case
-over the rounds (the least disturbed) and prints cmr-unet's throughput divided by PyTorch's
-(> 1: cmr-unet faster), and writes DIR/report.json.
+DIR/pytorch_r<i>.json) on the shared machine; --report takes, per case and side, the best
+over the rounds of the median step time, the fastest step and the CPU time per step (the last
+two are the least disturbed by other work), prints cmr-unet's throughput divided by PyTorch's
+for each (> 1: cmr-unet faster), and writes DIR/report.json.
 """
 
 import argparse
@@ -38,13 +39,15 @@ def timed(seconds, step):
     for _ in range(2):
         step()
     times = []
+    cpu_start = time.process_time()
     start = time.perf_counter()
     while len(times) < 5 or time.perf_counter() - start < seconds:
         t = time.perf_counter()
         step()
         times.append(time.perf_counter() - t)
+    cpu = (time.process_time() - cpu_start) / len(times)
     times.sort()
-    return times[len(times) // 2], len(times)
+    return times[len(times) // 2], times[0], cpu, len(times)
 
 
 def main():
@@ -82,11 +85,12 @@ def main():
                     with torch.no_grad():
                         model(x)
 
-            median, iterations = timed(args.seconds, step)
+            median, fastest, cpu, iterations = timed(args.seconds, step)
             name = f"{kind}_b{batch}_{size}"
             print(
-                f"PyTorch   {fmt_name:13} {name:15} median {median * 1e3:8.2f} ms  "
-                f"{batch / median:7.1f} images/s  ({iterations} iterations)"
+                f"PyTorch   {fmt_name:13} {name:15} median {median * 1e3:8.2f} ms "
+                f"({batch / median:6.1f} images/s), fastest {fastest * 1e3:8.2f} ms, "
+                f"CPU {cpu * 1e3:8.2f} ms/iter ({iterations} iterations)"
             )
             rows.append(
                 {
@@ -94,6 +98,8 @@ def main():
                     "case": name,
                     "batch": batch,
                     "median_s": median,
+                    "min_s": fastest,
+                    "cpu_s": cpu,
                     "images_per_s": batch / median,
                     "iterations": iterations,
                 }
@@ -105,7 +111,8 @@ def main():
 
 
 def best_of(paths):
-    """(memory format, case) -> best images/s over the files, and the thread counts seen."""
+    """(memory format, case) -> best (median, fastest, CPU-time) images/s over the files, and
+    the thread counts seen."""
     best, threads = {}, set()
     for path in paths:
         with open(path) as f:
@@ -113,7 +120,10 @@ def best_of(paths):
         threads.add(doc["threads"])
         for r in doc["results"]:
             key = (r["memory_format"], r["case"])
-            best[key] = max(best.get(key, 0.0), r["images_per_s"])
+            cpu = r["batch"] / r["cpu_s"] if r.get("cpu_s") else float("nan")
+            new = (r["batch"] / r["median_s"], r["batch"] / r["min_s"], cpu)
+            old = best.get(key, (0.0, 0.0, 0.0))
+            best[key] = tuple(max(a, b) if b == b else a for a, b in zip(old, new))
     return best, threads
 
 
@@ -128,18 +138,28 @@ def report(out_dir):
         print(f"warning: thread counts differ: cmr-unet {ours_threads}, PyTorch {their_threads}")
     rounds = min(len(ours_files), len(torch_files))
     print(
-        f"\ncmr-unet / PyTorch {torch.__version__} throughput, {sorted(ours_threads)} threads, "
-        f"best of {rounds} alternating rounds (> 1.00: cmr-unet faster)"
+        f"\ncmr-unet / PyTorch {torch.__version__} throughput in images/s, {sorted(ours_threads)} "
+        f"threads, best of {rounds} alternating rounds (ratio > 1.00: cmr-unet faster)"
     )
-    print(f"{'memory format':14} {'case':15} {'cmr-unet img/s':>15} {'PyTorch img/s':>15} {'ratio':>7}")
+    print("  wall = best median wall time per step; fastest = best single step; cpu = CPU time per")
+    print("  step, all threads (time spent preempted by other work does not count)")
+    print(
+        f"{'memory format':14} {'case':14} {'wall: ours':>10} {'PyTorch':>8} {'ratio':>6}"
+        f" {'fastest: ours':>14} {'PyTorch':>8} {'ratio':>6} {'cpu: ours':>10} {'PyTorch':>8} {'ratio':>6}"
+    )
     rows = []
     for key in sorted(ours, key=lambda k: (k[0] != "contiguous", k[1])):
         if key not in theirs:
             continue
-        ratio = ours[key] / theirs[key]
-        rows.append({"memory_format": key[0], "case": key[1], "cmr_unet_images_per_s": ours[key],
-                     "pytorch_images_per_s": theirs[key], "ratio": ratio})
-        print(f"{key[0]:14} {key[1]:15} {ours[key]:15.1f} {theirs[key]:15.1f} {ratio:7.2f}")
+        o, t = ours[key], theirs[key]
+        row = {"memory_format": key[0], "case": key[1]}
+        for i, what in enumerate(["median", "fastest", "cpu"]):
+            row[what] = {"cmr_unet_images_per_s": o[i], "pytorch_images_per_s": t[i], "ratio": o[i] / t[i]}
+        rows.append(row)
+        print(
+            f"{key[0]:14} {key[1]:14} {o[0]:10.1f} {t[0]:8.1f} {o[0] / t[0]:6.2f}"
+            f" {o[1]:14.1f} {t[1]:8.1f} {o[1] / t[1]:6.2f} {o[2]:10.1f} {t[2]:8.1f} {o[2] / t[2]:6.2f}"
+        )
     with open(os.path.join(out_dir, "report.json"), "w") as f:
         json.dump({"rounds": rounds, "threads": sorted(ours_threads), "rows": rows}, f, indent=2)
 
