@@ -51,6 +51,7 @@ mod frame;
 mod heatmap;
 mod lattice;
 pub mod overlay;
+mod study;
 mod tiles;
 
 #[cfg(test)]
@@ -65,6 +66,7 @@ use crate::{ImagePlane, PixelPoint, Vec3, View};
 pub use cross::CrossLayout;
 pub use heatmap::{line_heatmaps, LineHeatmaps, HEATMAP_VIEWS};
 pub use lattice::LatticeLayout;
+pub use study::{label_study, write_study_positions, SlicePositions, WrittenPositions};
 pub use tiles::Tile;
 
 /// The planes of one study that position labels are derived from: the SA stack (any order) and
