@@ -54,6 +54,7 @@ pub(crate) struct Torso {
     vessels: [Capsule; 3],
     diaphragm_z0: f64,
     diaphragm_radius: f64,
+    heart_z: f64,
     right_dome: f64,
     liver: f32,
     muscle: f32,
@@ -136,6 +137,7 @@ impl Torso {
             ],
             diaphragm_z0,
             diaphragm_radius: r_d,
+            heart_z: heart.lv_centre().z,
             right_dome: t.right_dome_mm,
             liver: p.contrast.liver as f32,
             muscle: p.contrast.muscle as f32,
@@ -248,7 +250,11 @@ impl Torso {
             ((x - cx) / ax).powi(2) + ((y - cy) / ay).powi(2) <= 1.0
         };
         let posterior_mediastinum = ellipse(4.0, self.inner_y_post - 35.0, 30.0, 48.0);
-        let anterior_mediastinum = ellipse(8.0, -self.inner_y_ant + 12.0, 48.0, 24.0);
+        // Anterior mediastinal fat: a pad in front of the heart, limited in height.
+        let anterior_mediastinum = ((x - 8.0) / 48.0).powi(2)
+            + ((y + self.inner_y_ant - 12.0) / 24.0).powi(2)
+            + ((z - self.heart_z) / 80.0).powi(2)
+            <= 1.0;
         if posterior_mediastinum || anterior_mediastinum {
             return other(-self.fat * 0.8 * (1.0 + 0.15 * n(8.0, 70.0)));
         }

@@ -200,6 +200,13 @@ pub(crate) struct HeartState {
     flow_offset: f64,
 }
 
+/// Radial excess (mm beyond the surface along the ray from the centre) of a point at distance
+/// `r` from the centre with level `level`.
+#[inline]
+fn excess(r: f64, level: f64) -> f64 {
+    r * (1.0 - 1.0 / level.sqrt().max(1e-9))
+}
+
 /// The union of a few grown ellipsoids and capsules (local frame) that bounds the heart.
 #[derive(Debug, Clone)]
 pub(crate) struct Hull {
@@ -270,6 +277,12 @@ const AV_GROOVE_MM: f64 = 5.0;
 const IV_GROOVE_MM: f64 = 5.0;
 /// Relative narrowing of the RV from base to the LV apex depth.
 const RV_TAPER: f64 = 0.35;
+/// Relative amplitude of the RV surface wobble (on the level function).
+const RV_WOBBLE: f64 = 0.16;
+/// Relative amplitude of the atrial surface wobble.
+const ATRIAL_WOBBLE: f64 = 0.14;
+/// Fat around the atria and great vessels, mm.
+const ATRIAL_FAT_MM: f64 = 7.0;
 /// Papillary muscles span this range of relative depth (base 0, apex 1).
 const PM_TIP: f64 = 0.42;
 const PM_ROOT: f64 = 0.78;
@@ -292,8 +305,8 @@ impl Heart {
         let v_myo = epi_volume(a, b, c, hh, wall, h.lv_apex_wall_fraction) - v_ed;
         let r_epi = 0.5 * (a + b) + wall;
         let rv_semi = [
-            1.2 * r_epi * h.rv_scale,
-            1.55 * r_epi * h.rv_scale,
+            1.15 * r_epi * h.rv_scale,
+            1.5 * r_epi * h.rv_scale,
             0.85 * length * h.rv_scale.cbrt(),
         ];
         let es_phase =
@@ -548,7 +561,8 @@ impl Heart {
             for a in [&st.la, &st.ra] {
                 ellipsoids.push(AxisEllipsoid::new(
                     a.centre,
-                    a.semi.map(|s| s * 1.09 + ATRIAL_WALL_MM + 7.0 + 1.0),
+                    a.semi
+                        .map(|s| s * 1.09 + ATRIAL_WALL_MM + ATRIAL_FAT_MM + 1.0),
                 ));
             }
             for c in [st.aortic_root, st.rvot] {
@@ -680,10 +694,25 @@ impl Heart {
             });
         }
         // The RV narrows toward its apex and its surface is irregular (level modulated by
-        // smooth texture).
-        let (e_rv, rv_excess) = self.rv_level(q, dw, st, tex);
+        // smooth texture, by a factor in [1 - RV_WOBBLE, 1 + RV_WOBBLE]).
+        let (raw_rv, rv_r) = self.rv_raw_level(q, dw, st);
+        let lv_excess = st.lv_epi.radial_excess(q, e_epi);
+        let in_rvot = st.rvot.contains(v(q));
+        if !in_rvot {
+            // Quick exit before any texture: beyond the thickest fat and pericardium from
+            // both ventricles, even with the wobble at its largest.
+            let rv_excess_min = excess(rv_r, raw_rv * (1.0 - RV_WOBBLE));
+            let reach = self.fat * FAT_PATCH_MAX + AV_GROOVE_MM + IV_GROOVE_MM + PERICARDIUM_MM;
+            if lv_excess.min(rv_excess_min - RV_WALL_MM) > reach {
+                return None;
+            }
+        }
+        let wobble =
+            1.0 + RV_WOBBLE * tex.c.sample(q[0] / 26.0, q[1] / 26.0, q[2] / 26.0 + 21.0) as f64;
+        let e_rv = raw_rv * wobble;
+        let rv_excess = excess(rv_r, e_rv);
         let in_rv_cavity = dw >= st.rv_base_dw && e_rv <= 1.0;
-        if in_rv_cavity || st.rvot.contains(v(q)) {
+        if in_rv_cavity || in_rvot {
             let trabecular = in_rv_cavity && {
                 let rho = e_rv.sqrt();
                 rho > 0.72 && {
@@ -709,7 +738,6 @@ impl Heart {
                 signal: self.myocardium(q, tex, con),
             });
         }
-        let lv_excess = st.lv_epi.radial_excess(q, e_epi);
         let fat = self.fat_thickness(q, dw, lv_excess, rv_excess - RV_WALL_MM, tex);
         let beyond = lv_excess.min(rv_excess - RV_WALL_MM);
         if beyond <= fat {
@@ -727,11 +755,12 @@ impl Heart {
         None
     }
 
-    /// RV level and radial excess: the ellipsoid tapers with depth (in-plane semi-axes shrink
-    /// linearly to `1 - RV_TAPER` at the LV apex depth, the septal edge staying put), so the RV
-    /// is roughly triangular in the 4Ch view.
+    /// RV level before the surface wobble, and the distance from the (tapered) centre: the
+    /// ellipsoid tapers with depth (in-plane semi-axes shrink linearly to `1 - RV_TAPER` at the
+    /// LV apex depth, the septal edge staying put), so the RV is roughly triangular in the 4Ch
+    /// view.
     #[inline]
-    fn rv_level(&self, q: Local, dw: f64, st: &HeartState, tex: &Textures) -> (f64, f64) {
+    fn rv_raw_level(&self, q: Local, dw: f64, st: &HeartState) -> (f64, f64) {
         let e = &st.rv;
         let tau = 1.0 - RV_TAPER * (dw / st.lv_len).clamp(0.0, 1.0);
         let cs = e.centre[0] - e.semi[0] * (1.0 - tau);
@@ -739,10 +768,8 @@ impl Heart {
         let x = d[0] / (e.semi[0] * tau);
         let y = d[1] / (e.semi[1] * tau);
         let z = d[2] / e.semi[2];
-        let wobble = 1.0 + 0.16 * tex.c.sample(q[0] / 26.0, q[1] / 26.0, q[2] / 26.0 + 21.0) as f64;
-        let level = (x * x + y * y + z * z) * wobble;
         let r = (d[0] * d[0] + d[1] * d[1] + d[2] * d[2]).sqrt();
-        (level, r * (1.0 - 1.0 / level.sqrt().max(1e-9)))
+        (x * x + y * y + z * z, r)
     }
 
     fn lv_blood(
@@ -807,9 +834,23 @@ impl Heart {
                 signal: self.blood(q, st, tex, con) * 1.05,
             });
         }
-        let wobble = 1.0 + 0.14 * tex.c.sample(q[0] / 24.0 + 7.0, q[1] / 24.0, q[2] / 24.0) as f64;
-        let la = st.la.level(q) * wobble;
-        let ra = st.ra.level(q) * wobble;
+        let (la_raw, ra_raw) = (st.la.level(q), st.ra.level(q));
+        let near_vessel = st.aortic_root.axis_distance(p) <= st.aortic_root.radius + 5.0
+            || st.rvot.axis_distance(p) <= st.rvot.radius + 5.0;
+        if !near_vessel && dw <= -14.0 {
+            // Quick exit before any texture: farther than the surrounding fat from both atria
+            // even with the wobble at its largest (the vessels and the AV groove are far too).
+            let lowest = 1.0 - ATRIAL_WOBBLE;
+            let la_min = st.la.radial_excess(q, la_raw * lowest);
+            let ra_min = st.ra.radial_excess(q, ra_raw * lowest);
+            if la_min > ATRIAL_FAT_MM && ra_min > ATRIAL_FAT_MM {
+                return None;
+            }
+        }
+        let wobble =
+            1.0 + ATRIAL_WOBBLE * tex.c.sample(q[0] / 24.0 + 7.0, q[1] / 24.0, q[2] / 24.0) as f64;
+        let la = la_raw * wobble;
+        let ra = ra_raw * wobble;
         if la <= 1.0 || ra <= 1.0 {
             // Interatrial septum where the two cavities meet.
             if la <= 1.0 && ra <= 1.0 && (la.sqrt() - ra.sqrt()).abs() < 0.08 {
@@ -851,16 +892,16 @@ impl Heart {
             let e_rv = st.rv.level(q);
             let lv_gap = st.lv_epi.radial_excess(q, e_epi);
             let rv_gap = st.rv.radial_excess(q, e_rv) - RV_WALL_MM;
-            if lv_gap.min(rv_gap) <= self.fat_thickness(q, 0.0, lv_gap, rv_gap, tex) + 2.0 {
+            let reach = self.fat * FAT_PATCH_MAX + AV_GROOVE_MM + IV_GROOVE_MM + 2.0;
+            let gap = lv_gap.min(rv_gap);
+            if gap <= reach && gap <= self.fat_thickness(q, 0.0, lv_gap, rv_gap, tex) + 2.0 {
                 return Some(Hit {
                     structure: Structure::Other,
                     signal: self.fat_signal(q, tex, con),
                 });
             }
         }
-        let near_vessel = st.aortic_root.axis_distance(p) <= st.aortic_root.radius + 5.0
-            || st.rvot.axis_distance(p) <= st.rvot.radius + 5.0;
-        if near_vessel || la_x <= 7.0 || ra_x <= 7.0 {
+        if near_vessel || la_x <= ATRIAL_FAT_MM || ra_x <= ATRIAL_FAT_MM {
             return Some(Hit {
                 structure: Structure::Other,
                 signal: self.fat_signal(q, tex, con) * 0.85,
