@@ -1,6 +1,7 @@
 //! `cmr-ssl`: the command-line front end of the cmr-ssl crates.
 
 mod demo;
+mod phantom;
 
 use clap::{Parser, Subcommand};
 
@@ -17,11 +18,14 @@ struct Cli {
 enum Command {
     /// Train a small U-Net on synthetic slices end to end and report Dice (runs in seconds).
     Demo(demo::DemoArgs),
+    /// Generate a synthetic cine CMR cohort (DICOM, NIfTI, truth manifests).
+    Phantom(phantom::PhantomArgs),
 }
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Demo(args) => demo::run(&args),
+        Command::Phantom(args) => phantom::run(&args),
     }
 }
