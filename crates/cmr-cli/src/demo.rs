@@ -121,18 +121,15 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
     let mut opt = nn::Adam::default().build(net.var_store(), 3e-3)?;
     let (x_train, y_train) = batch(train)?;
     let (x_train, y_train) = (x_train.to_device(device), y_train.to_device(device));
-    let task = cmr_pretext::PositionTask {
-        positions: 1,
-        class_weights: None,
-    };
     let batch_size = 8.min(train.len()) as i64;
     for step in 0..args.steps {
         let idx = Tensor::randint(train.len() as i64, [batch_size], (Kind::Int64, device));
         let logits = net.forward_t(&x_train.index_select(0, &idx), true)?;
-        let loss = cmr_pretext::PretextTask::loss(
-            &task,
+        let loss = cmr_pretext::masked_cross_entropy(
             logits.head("segmentation")?,
             &y_train.index_select(0, &idx),
+            None,
+            2,
             None,
         )?;
         opt.backward_step(&loss);
