@@ -20,8 +20,10 @@
 //! ([`crate::StackSpacing`]).
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 use crate::dicom::header::ImageHeader;
+use crate::report::SkipReason;
 use crate::study::{DroppedSeries, Frame, PixelRef, Series, Slice, Study, View};
 use crate::views::{is_stack, ViewRules};
 use crate::ImagePlane;
@@ -120,12 +122,192 @@ fn series_notes(slices: &[Slice]) -> Vec<String> {
     notes
 }
 
-fn candidate(uid: String, images: Vec<ImageHeader>, rules: &ViewRules) -> Candidate {
+/// What assembling found wrong with single files, on top of the studies.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AssemblyReport {
+    /// Images left out of every study, with the file and why (a duplicate, or an image that
+    /// disagrees with the rest of its series in orientation, size or pixel spacing).
+    pub excluded: Vec<(PathBuf, u32, SkipReason)>,
+    /// Files used despite a problem, with what it is (for example an InstanceNumber shared
+    /// with another image of the series).
+    pub notes: Vec<(PathBuf, String)>,
+}
+
+fn plane_text(p: &ImagePlane) -> String {
+    let (r, c, s) = (p.row_dir(), p.col_dir(), p.spacing());
+    format!(
+        "{}x{} px of {:.3}x{:.3} mm, rows along ({:.3}, {:.3}, {:.3}), columns along ({:.3}, \
+         {:.3}, {:.3})",
+        p.rows(),
+        p.cols(),
+        s.between_rows,
+        s.between_cols,
+        r.x,
+        r.y,
+        r.z,
+        c.x,
+        c.y,
+        c.z
+    )
+}
+
+/// Images of one cardiac-view series must share orientation, image size and pixel spacing:
+/// the largest group of alike images is kept, the others are excluded (and reported).
+fn keep_consistent(
+    images: Vec<ImageHeader>,
+    series: &str,
+    report: &mut AssemblyReport,
+) -> Vec<ImageHeader> {
+    let alike = |a: &ImagePlane, b: &ImagePlane| {
+        let (sa, sb) = (a.spacing(), b.spacing());
+        same_orientation(a, b)
+            && (sa.between_rows - sb.between_rows).abs() < 1e-3
+            && (sa.between_cols - sb.between_cols).abs() < 1e-3
+    };
+    let mut groups: Vec<Vec<ImageHeader>> = Vec::new();
+    for h in images {
+        match groups.iter_mut().find(|g| alike(&g[0].plane, &h.plane)) {
+            Some(g) => g.push(h),
+            None => groups.push(vec![h]),
+        }
+    }
+    // The largest group wins; ties go to the group holding the first file.
+    groups.sort_by(|a, b| {
+        b.len().cmp(&a.len()).then_with(|| {
+            let first = |g: &Vec<ImageHeader>| g.iter().map(|h| h.path.clone()).min();
+            first(a).cmp(&first(b))
+        })
+    });
+    let mut it = groups.into_iter();
+    let kept = it.next().unwrap_or_default();
+    if let Some(reference) = kept.first().map(|h| h.plane) {
+        for h in it.flatten() {
+            let what = if !same_orientation(&reference, &h.plane) {
+                if (h.plane.rows(), h.plane.cols()) != (reference.rows(), reference.cols()) {
+                    "image size"
+                } else {
+                    "orientation"
+                }
+            } else {
+                "pixel spacing"
+            };
+            report.excluded.push((
+                h.path.clone(),
+                h.frame,
+                SkipReason::Inconsistent {
+                    detail: format!(
+                        "{what} differs from the other {} image(s) of series {series}: {} \
+                         vs {}",
+                        kept.len(),
+                        plane_text(&h.plane),
+                        plane_text(&reference)
+                    ),
+                },
+            ));
+        }
+    }
+    kept
+}
+
+/// Exact copies (the same SOPInstanceUID and frame in two files) are used once; images of a
+/// series that share an InstanceNumber are reported (and, when they also share position and
+/// trigger time, so that nothing tells them apart, used once).
+fn drop_duplicates(images: Vec<ImageHeader>, report: &mut AssemblyReport) -> Vec<ImageHeader> {
+    use std::collections::HashMap;
+    let mut images = images;
+    images.sort_by(|a, b| a.path.cmp(&b.path).then(a.frame.cmp(&b.frame)));
+    let mut kept: Vec<ImageHeader> = Vec::with_capacity(images.len());
+    let mut by_sop: HashMap<(String, u32), usize> = HashMap::new();
+    let mut by_number: HashMap<(String, i64), Vec<usize>> = HashMap::new();
+    for h in images {
+        let copy = h
+            .sop_instance_uid
+            .as_ref()
+            .and_then(|uid| by_sop.get(&(uid.clone(), h.frame)))
+            .map(|&i| &kept[i])
+            .filter(|k| k.path != h.path);
+        if let Some(k) = copy {
+            report.excluded.push((
+                h.path.clone(),
+                h.frame,
+                SkipReason::Duplicate {
+                    of: k.path.clone(),
+                    detail: format!(
+                        "same SOPInstanceUID {}",
+                        h.sop_instance_uid.as_deref().unwrap_or_default()
+                    ),
+                },
+            ));
+            continue;
+        }
+        let number_key = h.instance_number.map(|n| (h.series_uid.clone(), n));
+        let twins: Vec<usize> = number_key
+            .as_ref()
+            .and_then(|key| by_number.get(key))
+            .map(|v| {
+                v.iter()
+                    .copied()
+                    .filter(|&i| kept[i].path != h.path)
+                    .collect()
+            })
+            .unwrap_or_default();
+        if let Some(&i) = twins.iter().find(|&&i| {
+            same_plane(&kept[i].plane, &h.plane) && kept[i].trigger_time_ms == h.trigger_time_ms
+        }) {
+            report.excluded.push((
+                h.path.clone(),
+                h.frame,
+                SkipReason::Duplicate {
+                    of: kept[i].path.clone(),
+                    detail: format!(
+                        "same InstanceNumber {}, position and trigger time",
+                        h.instance_number.unwrap_or_default()
+                    ),
+                },
+            ));
+            continue;
+        }
+        for &i in &twins {
+            let note = |other: &PathBuf| {
+                format!(
+                    "InstanceNumber {} is also used by {} in series {}; frames are ordered by \
+                     trigger time, then file",
+                    h.instance_number.unwrap_or_default(),
+                    other.display(),
+                    h.series_uid
+                )
+            };
+            report.notes.push((h.path.clone(), note(&kept[i].path)));
+            report.notes.push((kept[i].path.clone(), note(&h.path)));
+        }
+        let index = kept.len();
+        if let Some(uid) = &h.sop_instance_uid {
+            by_sop.insert((uid.clone(), h.frame), index);
+        }
+        if let Some(key) = number_key {
+            by_number.entry(key).or_default().push(index);
+        }
+        kept.push(h);
+    }
+    kept
+}
+
+fn candidate(
+    uid: String,
+    images: Vec<ImageHeader>,
+    rules: &ViewRules,
+    report: &mut AssemblyReport,
+) -> Candidate {
     let first = &images[0];
     let description = first.series_description.clone();
     let series_number = first.series_number;
     let derived = images.iter().all(|h| h.derived);
     let mut view = rules.classify(&first.series_description, &first.protocol_name);
+    let images = if view == View::Other {
+        images
+    } else {
+        keep_consistent(images, &format!("{uid} ({description:?})"), report)
+    };
     let mut slices = slices_of(images);
     let mut notes = series_notes(&slices);
     if view == View::Other {
@@ -306,6 +488,18 @@ fn to_series(c: Candidate) -> Series {
 /// come sorted by UID; within a study, the cardiac views in [`View::CARDIAC`] order, then the
 /// other series by SeriesNumber.
 pub fn assemble_studies(headers: Vec<ImageHeader>, rules: &ViewRules) -> Vec<Study> {
+    assemble_studies_with_report(headers, rules).0
+}
+
+/// [`assemble_studies`], also returning the images it left out or used despite a problem:
+/// exact copies, images whose orientation, size or pixel spacing disagrees with the rest of a
+/// cardiac-view series, InstanceNumbers shared within a series.
+pub fn assemble_studies_with_report(
+    headers: Vec<ImageHeader>,
+    rules: &ViewRules,
+) -> (Vec<Study>, AssemblyReport) {
+    let mut report = AssemblyReport::default();
+    let headers = drop_duplicates(headers, &mut report);
     let mut studies: BTreeMap<String, BTreeMap<String, Vec<ImageHeader>>> = BTreeMap::new();
     for h in headers {
         studies
@@ -315,13 +509,13 @@ pub fn assemble_studies(headers: Vec<ImageHeader>, rules: &ViewRules) -> Vec<Stu
             .or_default()
             .push(h);
     }
-    studies
+    let studies = studies
         .into_iter()
         .map(|(uid, series)| {
             let patient_id = series.values().flatten().find_map(|h| h.patient_id.clone());
             let cands: Vec<Candidate> = series
                 .into_iter()
-                .map(|(suid, images)| candidate(suid, images, rules))
+                .map(|(suid, images)| candidate(suid, images, rules, &mut report))
                 .collect();
             let mut dropped = Vec::new();
             let cands = merge_single_slices(cands, &mut dropped);
@@ -333,5 +527,6 @@ pub fn assemble_studies(headers: Vec<ImageHeader>, rules: &ViewRules) -> Vec<Stu
                 dropped,
             }
         })
-        .collect()
+        .collect();
+    (studies, report)
 }

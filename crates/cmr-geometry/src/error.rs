@@ -203,6 +203,28 @@ pub enum GeometryError {
         /// What is missing or degenerate.
         reason: String,
     },
+    /// A file claims more than the [`LoadLimits`](crate::LoadLimits) allow (refused before
+    /// anything of that size is allocated).
+    #[error("{path}: {limit} is {value}, more than the limit of {max} (see LoadLimits)")]
+    LimitExceeded {
+        /// The file.
+        path: PathBuf,
+        /// Which quantity (`"Rows"`, `"file size"`, `"decoded pixel bytes"`, ...).
+        limit: &'static str,
+        /// What the file claims.
+        value: u64,
+        /// The limit.
+        max: u64,
+    },
+    /// A file's structure contradicts itself or its size: a truncated transfer, a corrupt or
+    /// crafted file.
+    #[error("{path}: corrupt or truncated: {detail}")]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// What does not add up.
+        detail: String,
+    },
     /// A folder to scan could not be walked.
     #[error("cannot list folder {path}: {source}")]
     Walk {

@@ -18,6 +18,7 @@
 //! Arrays in this crate are `[slices, rows, cols]` (3-D) or `[time, slices, rows, cols]`
 //! (4-D); the file order is the reverse, `(cols, rows, slices, time)`.
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use ndarray::{Array2, ArrayD, ArrayView4, Axis, Ix4};
@@ -25,6 +26,7 @@ use nifti::writer::WriterOptions;
 use nifti::{DataElement, IntoNdArray, NiftiHeader, NiftiObject, ReaderOptions};
 
 use crate::error::GeometryError;
+use crate::limits::{LoadLimits, OverLimit};
 use crate::plane::{ImagePlane, PixelSpacing};
 use crate::Vec3;
 
@@ -330,22 +332,196 @@ pub fn geometry_of_header(h: &NiftiHeader, path: &Path) -> Result<NiftiGeometry,
     })
 }
 
-/// Reads only the header of a NIfTI file (`.nii` or `.nii.gz`).
+/// Reads only the header of a NIfTI file (`.nii` or `.nii.gz`), with
+/// [`LoadLimits::default`]; see [`read_geometry_with`].
 ///
 /// # Errors
-/// [`GeometryError::Nifti`] when the file is not a readable NIfTI-1 file or has no
-/// orientation.
+/// As [`read_geometry_with`].
 pub fn read_geometry(path: &Path) -> Result<NiftiGeometry, GeometryError> {
+    read_geometry_with(path, &LoadLimits::default())
+}
+
+fn limit_err(path: &Path, o: OverLimit) -> GeometryError {
+    GeometryError::LimitExceeded {
+        path: path.to_path_buf(),
+        limit: o.limit,
+        value: o.value,
+        max: o.max,
+    }
+}
+
+fn corrupt(path: &Path, detail: String) -> GeometryError {
+    GeometryError::Corrupt {
+        path: path.to_path_buf(),
+        detail,
+    }
+}
+
+fn is_gz(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e == "gz")
+}
+
+/// Checks what a header claims (image size, image count, data size, where the data starts)
+/// against `limits` and, for an uncompressed file, against the file's size.
+fn check_header_claims(
+    h: &NiftiHeader,
+    geometry: &NiftiGeometry,
+    path: &Path,
+    limits: &LoadLimits,
+) -> Result<(), GeometryError> {
+    if &h.magic != b"n+1\0" {
+        return Err(nifti_err(
+            path,
+            format!(
+                "magic {:?} is not that of a single-file NIfTI-1 image (n+1)",
+                String::from_utf8_lossy(&h.magic)
+            ),
+        ));
+    }
+    let [cols, rows, slices, times] = geometry.dims.map(|d| d as u64);
+    limits
+        .check_image(rows, cols, slices.saturating_mul(times), 1)
+        .map_err(|o| limit_err(path, o))?;
+    let voxel_bytes = u64::try_from(h.bitpix.max(0) / 8).unwrap_or(0).max(1);
+    let data_bytes = rows
+        .saturating_mul(cols)
+        .saturating_mul(slices)
+        .saturating_mul(times)
+        .saturating_mul(voxel_bytes);
+    let offset = f64::from(h.vox_offset);
+    if !(offset.is_finite() && offset >= 352.0) {
+        return Err(corrupt(
+            path,
+            format!("vox_offset {offset} is not a byte offset after the 352-byte header"),
+        ));
+    }
+    let needed = (offset as u64).saturating_add(data_bytes);
+    LoadLimits::check("file size", needed, limits.max_file_bytes)
+        .map_err(|o| limit_err(path, o))?;
+    if !is_gz(path) {
+        let len = std::fs::metadata(path)
+            .map_err(|source| GeometryError::Io {
+                action: "reading",
+                path: path.to_path_buf(),
+                source,
+            })?
+            .len();
+        if len < needed {
+            return Err(corrupt(
+                path,
+                format!(
+                    "the header needs {needed} bytes ({data_bytes} of voxel data from byte \
+                     {offset}) but the file has {len} (truncated?)"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Walks the header extensions (between byte 352 and `vox_offset`) as the NIfTI reader will,
+/// refusing a size that is too small to advance or runs past the voxel data.
+fn check_extensions(h: &NiftiHeader, path: &Path) -> Result<(), GeometryError> {
+    let vox_offset = h.vox_offset as u64;
+    if vox_offset <= 352 {
+        return Ok(());
+    }
+    let io = |source| GeometryError::Io {
+        action: "reading",
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = std::io::BufReader::new(std::fs::File::open(path).map_err(io)?);
+    let mut src: Box<dyn std::io::Read> = if is_gz(path) {
+        Box::new(flate2::read::GzDecoder::new(file))
+    } else {
+        Box::new(file)
+    };
+    let skip = |n: u64, src: &mut Box<dyn std::io::Read>| -> Result<bool, GeometryError> {
+        let copied = std::io::copy(&mut src.take(n), &mut std::io::sink()).map_err(io)?;
+        Ok(copied == n)
+    };
+    if !skip(348, &mut src)? {
+        return Ok(());
+    }
+    let mut extender = [0u8; 4];
+    if src.read_exact(&mut extender).is_err() || extender[0] == 0 {
+        return Ok(());
+    }
+    let big = h.endianness == nifti::Endianness::Big;
+    let mut pos = 352u64;
+    while pos < vox_offset {
+        let mut head = [0u8; 8];
+        if src.read_exact(&mut head).is_err() {
+            return Ok(()); // the reader stops at the end of the data too
+        }
+        let word = |b: [u8; 4]| {
+            if big {
+                i32::from_be_bytes(b)
+            } else {
+                i32::from_le_bytes(b)
+            }
+        };
+        let esize = word([head[0], head[1], head[2], head[3]]);
+        if esize < 8 || pos + esize as u64 > vox_offset {
+            return Err(corrupt(
+                path,
+                format!(
+                    "header extension at byte {pos} has size {esize}; extensions must be at \
+                     least 8 bytes and end by vox_offset {vox_offset}"
+                ),
+            ));
+        }
+        if !skip(esize as u64 - 8, &mut src)? {
+            return Ok(());
+        }
+        pos += esize as u64;
+    }
+    Ok(())
+}
+
+/// Reads only the header of a NIfTI file (`.nii` or `.nii.gz`) and checks its claims against
+/// `limits` (and, uncompressed, against the file size).
+///
+/// # Errors
+/// [`GeometryError::Nifti`] when the file is not a readable single-file NIfTI-1 image or has
+/// no orientation; [`GeometryError::LimitExceeded`] or [`GeometryError::Corrupt`] when its
+/// header claims more than `limits` allow or than the file holds.
+pub fn read_geometry_with(
+    path: &Path,
+    limits: &LoadLimits,
+) -> Result<NiftiGeometry, GeometryError> {
     let h = NiftiHeader::from_file(path).map_err(|e| nifti_err(path, e))?;
-    geometry_of_header(&h, path)
+    let g = geometry_of_header(&h, path)?;
+    check_header_claims(&h, &g, path, limits)?;
+    Ok(g)
 }
 
 /// A whole NIfTI volume as `f32` (after `scl_slope`/`scl_inter`), as
-/// `[time, slices, rows, cols]`, with its geometry.
+/// `[time, slices, rows, cols]`, with its geometry, with [`LoadLimits::default`]; see
+/// [`read_volume_with`].
 ///
 /// # Errors
-/// [`GeometryError::Nifti`] when the file cannot be read.
+/// As [`read_volume_with`].
 pub fn read_volume(path: &Path) -> Result<(NiftiGeometry, ndarray::Array4<f32>), GeometryError> {
+    read_volume_with(path, &LoadLimits::default())
+}
+
+/// A whole NIfTI volume as `f32` (after `scl_slope`/`scl_inter`), as
+/// `[time, slices, rows, cols]`, with its geometry. The header's claims and extensions are
+/// checked (see [`read_geometry_with`]) before the voxel data is read.
+///
+/// # Errors
+/// As [`read_geometry_with`]; [`GeometryError::Corrupt`] for header extensions that do not
+/// fit; [`GeometryError::Nifti`] when the voxel data cannot be read.
+pub fn read_volume_with(
+    path: &Path,
+    limits: &LoadLimits,
+) -> Result<(NiftiGeometry, ndarray::Array4<f32>), GeometryError> {
+    let h = NiftiHeader::from_file(path).map_err(|e| nifti_err(path, e))?;
+    let g = geometry_of_header(&h, path)?;
+    check_header_claims(&h, &g, path, limits)?;
+    check_extensions(&h, path)?;
     let obj = ReaderOptions::new()
         .read_file(path)
         .map_err(|e| nifti_err(path, e))?;

@@ -35,12 +35,15 @@ use ndarray::{Array2, Array3, Array4, Axis};
 use rayon::prelude::*;
 
 use crate::error::GeometryError;
+use crate::limits::LoadLimits;
 use crate::nifti_file::{
-    read_geometry, read_volume, volume_image, write_volume, NiftiGeometry, NiftiWriteOptions,
+    read_geometry_with, read_volume_with, volume_image, write_volume, NiftiGeometry,
+    NiftiWriteOptions,
 };
 use crate::report::{FileOutcome, FileReport, SkipReason};
 use crate::source::StudySource;
 use crate::study::{CardiacPhase, Frame, PixelRef, Series, Slice, Study, View};
+use crate::walk::walk;
 use crate::ImagePlane;
 
 const PHASES: [CardiacPhase; 2] = [CardiacPhase::EndDiastole, CardiacPhase::EndSystole];
@@ -132,12 +135,31 @@ fn frame_hint(description: &str) -> Option<usize> {
     digits.parse().ok()
 }
 
+/// How a file that cannot be used is reported.
+fn skip_reason(e: &GeometryError) -> SkipReason {
+    match e {
+        GeometryError::Corrupt { detail, .. } => SkipReason::Corrupt {
+            detail: detail.clone(),
+        },
+        GeometryError::LimitExceeded {
+            limit, value, max, ..
+        } => SkipReason::OverLimit {
+            detail: format!("{limit} is {value}, limit {max}"),
+        },
+        other => SkipReason::Unreadable {
+            error: other.to_string(),
+        },
+    }
+}
+
 /// Builds one view's series from its files, pushing a report line per file.
 fn read_view(
     view: View,
     files: &ViewFiles,
     report: &mut Vec<FileReport>,
-) -> Result<Option<Series>, GeometryError> {
+    limits: &LoadLimits,
+) -> Option<Series> {
+    let read_geometry = |p: &Path| read_geometry_with(p, limits);
     let stem = view.file_stem();
     let skip = |report: &mut Vec<FileReport>, path: &Path, reason: SkipReason| {
         report.push(FileReport::skipped(path.to_path_buf(), reason));
@@ -147,13 +169,7 @@ fn read_view(
     if let Some(cine) = &files.cine {
         match read_geometry(cine) {
             Ok(g) => cine_geometry = Some(g),
-            Err(e) => skip(
-                report,
-                cine,
-                SkipReason::Unreadable {
-                    error: e.to_string(),
-                },
-            ),
+            Err(e) => skip(report, cine, skip_reason(&e)),
         }
     }
     let mut phase_geometry: BTreeMap<&'static str, (PathBuf, NiftiGeometry)> = BTreeMap::new();
@@ -172,13 +188,7 @@ fn read_view(
                     }
                 }
             }
-            Err(e) => skip(
-                report,
-                path,
-                SkipReason::Unreadable {
-                    error: e.to_string(),
-                },
-            ),
+            Err(e) => skip(report, path, skip_reason(&e)),
         }
     }
     let Some(reference) = cine_geometry
@@ -195,7 +205,7 @@ fn read_view(
                 },
             );
         }
-        return Ok(None);
+        return None;
     };
     let planes = match reference.planes() {
         Ok(p) => p,
@@ -212,7 +222,7 @@ fn read_view(
                     detail: e.to_string(),
                 },
             );
-            return Ok(None);
+            return None;
         }
     };
     let mut slices: Vec<Slice> = planes
@@ -254,14 +264,25 @@ fn read_view(
                 let found = match hinted {
                     Some(t) => Some(t),
                     None => {
-                        if cine_volume.is_none() {
-                            cine_volume = Some(read_volume(cine)?.1);
+                        // Compare voxels; a file that cannot be read is reported, the rest of
+                        // the study still loads.
+                        let compared = (|| -> Result<Option<usize>, GeometryError> {
+                            if cine_volume.is_none() {
+                                cine_volume = Some(read_volume_with(cine, limits)?.1);
+                            }
+                            let (_, img) = read_volume_with(path, limits)?;
+                            let img = img.index_axis(Axis(0), 0).to_owned();
+                            Ok(cine_volume
+                                .as_ref()
+                                .and_then(|v| v.outer_iter().position(|frame| frame == img)))
+                        })();
+                        match compared {
+                            Ok(f) => f,
+                            Err(e) => {
+                                skip(report, path, skip_reason(&e));
+                                continue;
+                            }
                         }
-                        let (_, img) = read_volume(path)?;
-                        let img = img.index_axis(Axis(0), 0).to_owned();
-                        cine_volume
-                            .as_ref()
-                            .and_then(|v| v.outer_iter().position(|frame| frame == img))
                     }
                 };
                 match found {
@@ -366,7 +387,7 @@ fn read_view(
         .and_then(|p| p.file_name())
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    Ok(Some(Series::new(view, stem, description, slices)))
+    Some(Series::new(view, stem, description, slices))
 }
 
 /// Reads one subject folder; `Ok(None)` when it holds no recognised file.
@@ -374,18 +395,19 @@ fn read_study(
     root: &Path,
     dir: &Path,
     files: &[PathBuf],
-) -> Result<(Option<Study>, Vec<FileReport>), GeometryError> {
+    limits: &LoadLimits,
+) -> (Option<Study>, Vec<FileReport>) {
     let (views, unknown) = classify_files(files);
     let mut report: Vec<FileReport> = unknown
         .into_iter()
         .map(|p| FileReport::skipped(p, SkipReason::NotInLayout))
         .collect();
     if views.is_empty() {
-        return Ok((None, report));
+        return (None, report);
     }
     let mut series = Vec::new();
     for (view, vf) in &views {
-        if let Some(s) = read_view(*view, vf, &mut report)? {
+        if let Some(s) = read_view(*view, vf, &mut report, limits) {
             series.push(s);
         }
     }
@@ -396,7 +418,7 @@ fn read_study(
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| dir.display().to_string()),
     };
-    Ok((
+    (
         Some(Study {
             uid,
             patient_id: None,
@@ -404,42 +426,34 @@ fn read_study(
             dropped: Vec::new(),
         }),
         report,
-    ))
+    )
 }
 
-/// Every folder under `root` (itself included) with the NIfTI files directly in it.
-fn nifti_folders(root: &Path) -> Result<Vec<(PathBuf, Vec<PathBuf>)>, GeometryError> {
-    let mut out = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        let entries = std::fs::read_dir(&dir).map_err(|source| GeometryError::Walk {
-            path: dir.clone(),
-            source,
-        })?;
-        let mut files = Vec::new();
-        for e in entries {
-            let e = e.map_err(|source| GeometryError::Walk {
-                path: dir.clone(),
-                source,
-            })?;
-            let path = e.path();
-            let name = e.file_name().to_string_lossy().into_owned();
-            if name.starts_with('.') {
-                continue;
-            }
-            if path.is_dir() {
-                stack.push(path);
-            } else if strip_nifti_ext(&name).is_some() {
-                files.push(path);
-            }
-        }
-        files.sort();
-        if !files.is_empty() {
-            out.push((dir, files));
-        }
-    }
-    out.sort();
-    Ok(out)
+/// Folders with the NIfTI files directly in them.
+type NiftiFolders = Vec<(PathBuf, Vec<PathBuf>)>;
+
+/// Every folder under `root` (itself included) with the NIfTI files directly in it, and
+/// the folders, links and files that could not be walked.
+fn nifti_folders(root: &Path) -> Result<(NiftiFolders, Vec<FileReport>), GeometryError> {
+    let listing = walk(root, true)?;
+    let folders = listing
+        .folders
+        .into_iter()
+        .map(|(dir, files)| {
+            let nifti: Vec<PathBuf> = files
+                .into_iter()
+                .filter(|f| {
+                    f.file_name()
+                        .and_then(|n| n.to_str())
+                        .and_then(strip_nifti_ext)
+                        .is_some()
+                })
+                .collect();
+            (dir, nifti)
+        })
+        .filter(|(_, files)| !files.is_empty())
+        .collect();
+    Ok((folders, listing.problems))
 }
 
 /// A folder of UK Biobank-style NIfTI studies (see the [module docs](self)), as a
@@ -451,24 +465,35 @@ pub struct NiftiFolder {
     studies: Vec<Study>,
     report: Vec<FileReport>,
     cache: Mutex<Vec<(PathBuf, Arc<Array4<f32>>)>>,
+    limits: LoadLimits,
 }
 
 impl NiftiFolder {
-    /// Finds and reads every study under `root` (folders in parallel). Unusable files are
-    /// skipped and listed in [`NiftiFolder::report`].
+    /// Finds and reads every study under `root` (folders in parallel) with
+    /// [`LoadLimits::default`]. Unusable files are skipped and listed in
+    /// [`NiftiFolder::report`].
     ///
     /// # Errors
-    /// [`GeometryError::Walk`] when a folder cannot be listed; [`GeometryError::Nifti`] when a
-    /// file read to match an ED/ES frame is unreadable.
+    /// [`GeometryError::Walk`] when `root` cannot be listed.
     pub fn open(root: impl AsRef<Path>) -> Result<Self, GeometryError> {
+        Self::open_with(root, &LoadLimits::default())
+    }
+
+    /// [`NiftiFolder::open`] with explicit limits, applied to every header read and every
+    /// volume loaded. Unreadable, corrupt or over-limit files, folders that cannot be listed
+    /// and symbolic link loops are reported; the rest of the folder still loads.
+    ///
+    /// # Errors
+    /// [`GeometryError::Walk`] when `root` cannot be listed.
+    pub fn open_with(root: impl AsRef<Path>, limits: &LoadLimits) -> Result<Self, GeometryError> {
         let root = root.as_ref().to_path_buf();
-        let folders = nifti_folders(&root)?;
+        let (folders, problems) = nifti_folders(&root)?;
         let results: Vec<_> = folders
             .par_iter()
-            .map(|(dir, files)| read_study(&root, dir, files))
-            .collect::<Result<_, _>>()?;
+            .map(|(dir, files)| read_study(&root, dir, files, limits))
+            .collect();
         let mut studies = Vec::new();
-        let mut report = Vec::new();
+        let mut report = problems;
         for (study, r) in results {
             studies.extend(study);
             report.extend(r);
@@ -478,6 +503,7 @@ impl NiftiFolder {
             studies,
             report,
             cache: Mutex::new(Vec::new()),
+            limits: *limits,
         })
     }
 
@@ -502,7 +528,7 @@ impl NiftiFolder {
             }
         }
         // Decode outside the lock so other threads can load other files meanwhile.
-        let (_, v) = read_volume(path)?;
+        let (_, v) = read_volume_with(path, &self.limits)?;
         let v = Arc::new(v);
         let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
         if cache.len() >= CACHED_VOLUMES {

@@ -41,6 +41,29 @@ pub enum SkipReason {
         /// How.
         detail: String,
     },
+    /// The file's structure contradicts itself or its size (a truncated transfer, a corrupt or
+    /// crafted file).
+    Corrupt {
+        /// What does not add up.
+        detail: String,
+    },
+    /// The file claims more than the [`LoadLimits`](crate::LoadLimits) allow.
+    OverLimit {
+        /// Which limit, the claim and the limit.
+        detail: String,
+    },
+    /// Another file holds the same image.
+    Duplicate {
+        /// The file that is used instead.
+        of: PathBuf,
+        /// What they share.
+        detail: String,
+    },
+    /// A link to a folder that is already being walked (a symbolic link loop).
+    SymlinkLoop {
+        /// Where the link leads.
+        target: PathBuf,
+    },
 }
 
 impl std::fmt::Display for SkipReason {
@@ -56,6 +79,14 @@ impl std::fmt::Display for SkipReason {
             SkipReason::Unreadable { error } => write!(f, "unreadable: {error}"),
             SkipReason::NotInLayout => f.write_str("not part of the expected file layout"),
             SkipReason::Inconsistent { detail } => write!(f, "inconsistent: {detail}"),
+            SkipReason::Corrupt { detail } => write!(f, "corrupt or truncated: {detail}"),
+            SkipReason::OverLimit { detail } => write!(f, "over a load limit: {detail}"),
+            SkipReason::Duplicate { of, detail } => {
+                write!(f, "duplicate of {} ({detail})", of.display())
+            }
+            SkipReason::SymlinkLoop { target } => {
+                write!(f, "symbolic link loop back to {}", target.display())
+            }
         }
     }
 }

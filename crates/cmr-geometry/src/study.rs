@@ -353,6 +353,15 @@ impl Study {
         self.series.iter().find(|s| s.view == view)
     }
 
+    /// The cardiac views ([`View::CARDIAC`]) this study lacks, e.g. a missing long-axis
+    /// view, which limits what can be derived from it (position labels need 2Ch and 4Ch).
+    pub fn missing_views(&self) -> Vec<View> {
+        View::CARDIAC
+            .into_iter()
+            .filter(|v| self.view(*v).is_none())
+            .collect()
+    }
+
     /// The cardiac views present, in [`View::CARDIAC`] order.
     pub fn views(&self) -> Vec<View> {
         View::CARDIAC

@@ -1,14 +1,16 @@
 //! [`DicomFolder`]: a folder of DICOM files as a [`StudySource`].
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use ndarray::Array2;
 
-use super::pixels::load_frame;
-use super::scan::scan_headers;
-use crate::assemble::assemble_studies;
+use super::pixels::load_frame_with;
+use super::scan::scan_headers_with;
+use crate::assemble::assemble_studies_with_report;
 use crate::error::GeometryError;
-use crate::report::FileReport;
+use crate::limits::LoadLimits;
+use crate::report::{FileOutcome, FileReport, SkipReason};
 use crate::source::StudySource;
 use crate::study::{PixelRef, Study};
 use crate::views::ViewRules;
@@ -20,6 +22,8 @@ pub struct ScanOptions {
     pub threads: Option<usize>,
     /// How series names map to views.
     pub view_rules: ViewRules,
+    /// What one file may claim before it is refused (also applied when loading pixels).
+    pub limits: LoadLimits,
 }
 
 /// Every study found under a folder of DICOM files (any layout, any file names), as a
@@ -43,6 +47,7 @@ pub struct DicomFolder {
     root: PathBuf,
     studies: Vec<Study>,
     report: Vec<FileReport>,
+    limits: LoadLimits,
 }
 
 impl DicomFolder {
@@ -62,11 +67,46 @@ impl DicomFolder {
     /// As [`DicomFolder::open`].
     pub fn open_with(root: impl AsRef<Path>, opts: &ScanOptions) -> Result<Self, GeometryError> {
         let root = root.as_ref().to_path_buf();
-        let scan = scan_headers(&root, opts.threads)?;
+        let scan = scan_headers_with(&root, opts.threads, &opts.limits)?;
+        let (studies, assembly) = assemble_studies_with_report(scan.headers, &opts.view_rules);
+        let mut report = scan.report;
+        // Fold what assembling left out or noticed into the files' report lines.
+        let mut excluded: HashMap<&Path, Vec<(u32, &SkipReason)>> = HashMap::new();
+        for (p, frame, why) in &assembly.excluded {
+            excluded.entry(p.as_path()).or_default().push((*frame, why));
+        }
+        let mut noted: HashMap<&Path, Vec<&str>> = HashMap::new();
+        for (p, n) in &assembly.notes {
+            noted.entry(p.as_path()).or_default().push(n);
+        }
+        for r in &mut report {
+            let FileOutcome::Used { images, note } = &mut r.outcome else {
+                continue;
+            };
+            let out = excluded.get(r.path.as_path()).cloned().unwrap_or_default();
+            if !out.is_empty() && out.len() >= *images {
+                r.outcome = FileOutcome::Skipped(out[0].1.clone());
+                continue;
+            }
+            let mut notes: Vec<String> = note.take().into_iter().collect();
+            for (frame, why) in &out {
+                notes.push(format!("frame {frame} left out: {why}"));
+            }
+            *images -= out.len();
+            notes.extend(
+                noted
+                    .get(r.path.as_path())
+                    .into_iter()
+                    .flatten()
+                    .map(|n| n.to_string()),
+            );
+            *note = (!notes.is_empty()).then(|| notes.join("; "));
+        }
         Ok(Self {
-            studies: assemble_studies(scan.headers, &opts.view_rules),
-            report: scan.report,
+            studies,
+            report,
             root,
+            limits: opts.limits,
         })
     }
 
@@ -88,7 +128,7 @@ impl StudySource for DicomFolder {
 
     fn load_image(&self, image: &PixelRef) -> Result<Array2<f32>, GeometryError> {
         match image {
-            PixelRef::Dicom { path, frame } => load_frame(path, *frame),
+            PixelRef::Dicom { path, frame } => load_frame_with(path, *frame, &self.limits),
             other => Err(GeometryError::ForeignPixelRef {
                 reference: other.to_string(),
                 source_kind: "DICOM folder",

@@ -3,15 +3,16 @@
 //! A classic MR image yields one [`ImageHeader`]; a multi-frame (enhanced) MR image yields
 //! one per frame, each with the geometry of its own functional groups.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use dicom_core::Tag;
 use dicom_dictionary_std::tags;
-use dicom_object::file::OpenFileOptions;
+use dicom_object::file::{OpenFileOptions, ReadPreamble};
 use serde::{Deserialize, Serialize};
 
 use super::attrs::{first_item, float, int, items, text, FrameScope, Obj};
+use super::guard::{self, ByteSource, FileSource, GuardError, PixelDataExtent, Structure};
+use crate::limits::{LoadLimits, OverLimit};
 use crate::report::SkipReason;
 use crate::ImagePlane;
 
@@ -54,34 +55,44 @@ pub struct ImageHeader {
     pub trigger_time_ms: Option<f64>,
     /// InstanceNumber.
     pub instance_number: Option<i64>,
+    /// SOPInstanceUID (the identity of the image; two files with the same one are copies).
+    pub sop_instance_uid: Option<String>,
     /// The file's transfer syntax UID.
     pub transfer_syntax_uid: String,
     /// ImageType's first value is `DERIVED` (a reconstruction or post-processed image).
     pub derived: bool,
 }
 
-fn has_dicm_magic(path: &Path) -> bool {
-    let mut buf = [0u8; 132];
-    let Ok(mut f) = std::fs::File::open(path) else {
-        return false;
-    };
-    let n = f.read(&mut buf).unwrap_or(0);
-    (n >= 132 && &buf[128..132] == b"DICM") || (n >= 4 && &buf[..4] == b"DICM")
+fn has_dicm_magic(bytes: &mut impl ByteSource) -> bool {
+    [128u64, 0].into_iter().any(|at| {
+        let mut m = [0u8; 4];
+        bytes.read_at(at, &mut m).unwrap_or(false) && &m == b"DICM"
+    })
 }
 
-fn open(path: &Path, stop: Tag) -> Result<dicom_object::DefaultDicomObject, SkipReason> {
-    OpenFileOptions::new()
-        .read_until(stop)
-        .open_file(path)
-        .map_err(|e| {
-            if has_dicm_magic(path) {
-                SkipReason::Unreadable {
-                    error: error_chain(&e),
-                }
-            } else {
-                SkipReason::NotDicom
-            }
-        })
+/// The skip reason for a structure the guard refused.
+pub(crate) fn guard_skip(e: GuardError) -> SkipReason {
+    match e {
+        GuardError::Corrupt(detail) => SkipReason::Corrupt { detail },
+        GuardError::OverLimit(o) => SkipReason::OverLimit {
+            detail: o.to_string(),
+        },
+        GuardError::Io(error) => SkipReason::Unreadable { error },
+    }
+}
+
+fn over_limit(o: OverLimit) -> SkipReason {
+    SkipReason::OverLimit {
+        detail: o.to_string(),
+    }
+}
+
+/// The data set of a DICOM file in memory, after the preamble when there is one.
+pub(crate) fn dicom_body(bytes: &[u8]) -> &[u8] {
+    match bytes.get(128..132) {
+        Some(b"DICM") => &bytes[128..],
+        _ => bytes,
+    }
 }
 
 /// An error and its causes on one line.
@@ -103,16 +114,159 @@ fn no_geometry(detail: impl Into<String>) -> SkipReason {
 }
 
 /// Reads the image headers of one file: one per frame. Files that are not MR images are
-/// `Err` with the reason they are skipped.
-///
-/// Only the header is read: up to group 0x0029 for classic images, up to PixelData for
-/// multi-frame ones (whose functional groups come late in the data set).
+/// `Err` with the reason they are skipped. Uses [`LoadLimits::default`]; see
+/// [`read_image_headers_with`].
 ///
 /// # Errors
-/// The [`SkipReason`] for a file that is not DICOM, a DICOMDIR, not MR, not an image, has no
-/// usable geometry, or cannot be parsed.
+/// As [`read_image_headers_with`].
 pub fn read_image_headers(path: &Path) -> Result<Vec<ImageHeader>, SkipReason> {
-    let mut obj = open(path, CLASSIC_STOP)?;
+    read_image_headers_with(path, &LoadLimits::default())
+}
+
+/// Reads the image headers of one file: one per frame.
+///
+/// The file's structure is checked first (every declared length against the file size,
+/// sequence depth, `limits`), so a corrupt or hostile file is refused before the parser
+/// allocates anything. Then only the header is parsed: up to group 0x0029 for classic images,
+/// up to PixelData for multi-frame ones (whose functional groups come late in the data set).
+/// Rows, Columns and NumberOfFrames are checked against `limits` and, for native pixel data,
+/// against the size of the PixelData element.
+///
+/// # Errors
+/// The [`SkipReason`] for a file that is unreadable, corrupt or truncated, over a limit, not
+/// DICOM, a DICOMDIR, not MR, not an image, or without usable geometry.
+pub fn read_image_headers_with(
+    path: &Path,
+    limits: &LoadLimits,
+) -> Result<Vec<ImageHeader>, SkipReason> {
+    let unreadable = |e: std::io::Error| SkipReason::Unreadable {
+        error: e.to_string(),
+    };
+    let file = std::fs::File::open(path).map_err(unreadable)?;
+    let len = file.metadata().map_err(unreadable)?.len();
+    let mut src = FileSource::new(file, len);
+    let structure = guard::check(&mut src, limits).map_err(guard_skip)?;
+    let is_dicm = has_dicm_magic(&mut src);
+    let open = |stop: Tag| {
+        OpenFileOptions::new()
+            .read_until(stop)
+            .open_file(path)
+            .map_err(|e| parse_skip(&e, is_dicm))
+    };
+    headers_of(path, open, &structure, limits)
+}
+
+/// [`read_image_headers_with`] on a file's bytes in memory (`path` only names it in the
+/// headers).
+///
+/// ```
+/// use cmr_geometry::dicom::image_headers_from_bytes;
+/// use cmr_geometry::{LoadLimits, SkipReason};
+/// use std::path::Path;
+/// let r = image_headers_from_bytes(b"not a DICOM file", Path::new("x"), &LoadLimits::default());
+/// assert_eq!(r, Err(SkipReason::NotDicom));
+/// ```
+///
+/// # Errors
+/// As [`read_image_headers_with`].
+pub fn image_headers_from_bytes(
+    bytes: &[u8],
+    path: &Path,
+    limits: &LoadLimits,
+) -> Result<Vec<ImageHeader>, SkipReason> {
+    let mut src = bytes;
+    let structure = guard::check(&mut src, limits).map_err(guard_skip)?;
+    let is_dicm = has_dicm_magic(&mut src);
+    let body = dicom_body(bytes);
+    let open = |stop: Tag| {
+        OpenFileOptions::new()
+            .read_preamble(ReadPreamble::Never)
+            .read_until(stop)
+            .from_reader(body)
+            .map_err(|e| parse_skip(&e, is_dicm))
+    };
+    headers_of(path, open, &structure, limits)
+}
+
+fn parse_skip(e: &dicom_object::ReadError, is_dicm: bool) -> SkipReason {
+    if is_dicm {
+        SkipReason::Unreadable {
+            error: error_chain(e),
+        }
+    } else {
+        SkipReason::NotDicom
+    }
+}
+
+/// Bytes of native pixel data that Rows x Columns x frames of one sample need.
+pub(crate) fn native_bytes_needed(rows: u64, cols: u64, frames: u64, bits: u64) -> u64 {
+    let bits_total = rows
+        .saturating_mul(cols)
+        .saturating_mul(frames)
+        .saturating_mul(bits.max(1));
+    bits_total.div_ceil(8)
+}
+
+/// Why a header's pixel claims are refused.
+pub(crate) enum PixelClaimError {
+    /// Over a limit.
+    Over(OverLimit),
+    /// Contradicted by the PixelData element.
+    Corrupt(String),
+}
+
+impl From<PixelClaimError> for SkipReason {
+    fn from(e: PixelClaimError) -> Self {
+        match e {
+            PixelClaimError::Over(o) => over_limit(o),
+            PixelClaimError::Corrupt(detail) => SkipReason::Corrupt { detail },
+        }
+    }
+}
+
+/// Checks what the header claims about the pixels against the limits and the PixelData the
+/// structure walk found.
+pub(crate) fn check_pixel_claims(
+    obj: &Obj,
+    structure: &Structure,
+    limits: &LoadLimits,
+) -> Result<(), PixelClaimError> {
+    let rows = int(obj, tags::ROWS).unwrap_or(0).max(0) as u64;
+    let cols = int(obj, tags::COLUMNS).unwrap_or(0).max(0) as u64;
+    let frames = int(obj, tags::NUMBER_OF_FRAMES).unwrap_or(1).max(1) as u64;
+    let samples = int(obj, tags::SAMPLES_PER_PIXEL).unwrap_or(1).max(1) as u64;
+    limits
+        .check_image(rows, cols, frames, samples)
+        .map_err(PixelClaimError::Over)?;
+    match structure.pixel_data {
+        Some(PixelDataExtent::Native(len)) if samples == 1 => {
+            let bits = int(obj, tags::BITS_ALLOCATED).unwrap_or(16).max(1) as u64;
+            let need = native_bytes_needed(rows, cols, frames, bits);
+            if len < need {
+                return Err(PixelClaimError::Corrupt(format!(
+                    "PixelData holds {len} bytes but {rows} rows x {cols} columns x \
+                         {frames} frame(s) of {bits} bits need {need}"
+                )));
+            }
+        }
+        Some(PixelDataExtent::Fragments(n)) if n > 0 && frames > n => {
+            return Err(PixelClaimError::Corrupt(format!(
+                "NumberOfFrames is {frames} but the encapsulated pixel data holds only {n} \
+                     fragment(s) (each frame needs at least one)"
+            )));
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+fn headers_of(
+    path: &Path,
+    open: impl Fn(Tag) -> Result<dicom_object::DefaultDicomObject, SkipReason>,
+    structure: &Structure,
+    limits: &LoadLimits,
+) -> Result<Vec<ImageHeader>, SkipReason> {
+    let mut obj = open(CLASSIC_STOP)?;
     let meta = obj.meta();
     let ms_class = meta.media_storage_sop_class_uid.trim_end_matches('\0');
     if ms_class == MEDIA_STORAGE_DIRECTORY {
@@ -140,8 +294,9 @@ pub fn read_image_headers(path: &Path) -> Result<Vec<ImageHeader>, SkipReason> {
     let frames = int(&obj, tags::NUMBER_OF_FRAMES).unwrap_or(1).max(1);
     if frames > 1 || sop_class.starts_with("1.2.840.10008.5.1.4.1.1.4.") {
         // Multi-frame: the functional groups (group 0x5200) come after the private groups.
-        obj = open(path, tags::PIXEL_DATA)?;
+        obj = open(tags::PIXEL_DATA)?;
     }
+    check_pixel_claims(&obj, structure, limits).map_err(SkipReason::from)?;
     let study_uid = text(&obj, tags::STUDY_INSTANCE_UID)
         .ok_or_else(|| no_geometry("StudyInstanceUID is missing"))?;
     let series_uid = text(&obj, tags::SERIES_INSTANCE_UID)
@@ -164,6 +319,7 @@ pub fn read_image_headers(path: &Path) -> Result<Vec<ImageHeader>, SkipReason> {
     let protocol_name = text(&obj, tags::PROTOCOL_NAME).unwrap_or_default();
     let patient_id = text(&obj, tags::PATIENT_ID);
     let instance_number = int(&obj, tags::INSTANCE_NUMBER);
+    let sop_instance_uid = text(&obj, tags::SOP_INSTANCE_UID);
     let trigger_time = float(&obj, tags::TRIGGER_TIME);
     let frame_time = float(&obj, tags::FRAME_TIME);
     let derived = text(&obj, tags::IMAGE_TYPE).is_some_and(|t| t.starts_with("DERIVED"));
@@ -201,6 +357,7 @@ pub fn read_image_headers(path: &Path) -> Result<Vec<ImageHeader>, SkipReason> {
                 plane,
                 trigger_time_ms,
                 instance_number,
+                sop_instance_uid: sop_instance_uid.clone(),
                 transfer_syntax_uid: transfer_syntax_uid.clone(),
                 derived,
             })
@@ -245,7 +402,11 @@ fn frame_plane(scope: &FrameScope<'_>, rows: usize, cols: usize) -> Result<Image
 }
 
 /// Rescale slope and intercept of one frame (functional groups, then root; default 1 and 0).
-pub(crate) fn frame_rescale(obj: &Obj, frame: u32) -> (f64, f64) {
+///
+/// # Errors
+/// `(attribute, value text)` for a RescaleSlope or RescaleIntercept that is present but not a
+/// finite number (a NaN slope must not silently become 1).
+pub(crate) fn frame_rescale(obj: &Obj, frame: u32) -> Result<(f64, f64), (&'static str, String)> {
     let per_frame = items(obj, tags::PER_FRAME_FUNCTIONAL_GROUPS_SEQUENCE);
     let scope = FrameScope {
         per_frame: per_frame.get(frame as usize),
@@ -253,8 +414,16 @@ pub(crate) fn frame_rescale(obj: &Obj, frame: u32) -> (f64, f64) {
         root: obj,
     };
     let g = tags::PIXEL_VALUE_TRANSFORMATION_SEQUENCE;
-    (
-        scope.float(g, tags::RESCALE_SLOPE).unwrap_or(1.0),
-        scope.float(g, tags::RESCALE_INTERCEPT).unwrap_or(0.0),
-    )
+    let one = |tag, name: &'static str, default: f64| match scope.floats(g, tag) {
+        Err(text) => Err((name, text)),
+        Ok(None) => Ok(default),
+        Ok(Some(v)) => match v.first() {
+            Some(x) if x.is_finite() => Ok(*x),
+            _ => Err((name, format!("{v:?}"))),
+        },
+    };
+    Ok((
+        one(tags::RESCALE_SLOPE, "RescaleSlope", 1.0)?,
+        one(tags::RESCALE_INTERCEPT, "RescaleIntercept", 0.0)?,
+    ))
 }

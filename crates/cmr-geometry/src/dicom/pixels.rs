@@ -16,8 +16,10 @@ use dicom_transfer_syntax_registry::{TransferSyntaxIndex, TransferSyntaxRegistry
 use ndarray::Array2;
 
 use super::attrs::int;
-use super::header::{error_chain, frame_rescale};
+use super::guard::{self, GuardError};
+use super::header::{check_pixel_claims, dicom_body, error_chain, frame_rescale, PixelClaimError};
 use crate::error::GeometryError;
+use crate::limits::LoadLimits;
 
 /// Checks that the pixel data of a file in transfer syntax `uid` can be decoded here.
 ///
@@ -35,28 +37,88 @@ pub fn check_transfer_syntax(path: &Path, uid: &str) -> Result<(), GeometryError
     }
 }
 
+/// Decodes frame `frame` (0-based) of a DICOM image as `[rows, cols]` `f32` modality values,
+/// with [`LoadLimits::default`]; see [`load_frame_with`].
+///
+/// # Errors
+/// As [`load_frame_with`].
+pub fn load_frame(path: &Path, frame: u32) -> Result<Array2<f32>, GeometryError> {
+    load_frame_with(path, frame, &LoadLimits::default())
+}
+
 /// Decodes frame `frame` (0-based) of a DICOM image as `[rows, cols]` `f32` modality values:
 /// stored values times RescaleSlope plus RescaleIntercept (from the frame's functional groups
 /// for enhanced images; slope 1 and intercept 0 when absent).
 ///
 /// Only single-sample (monochrome) images are loaded; colour images are
-/// [`GeometryError::UnsupportedImage`].
+/// [`GeometryError::UnsupportedImage`]. The file's size, structure and pixel claims are
+/// checked against `limits` before anything large is allocated.
 ///
 /// # Errors
+/// [`GeometryError::Io`], [`GeometryError::LimitExceeded`], [`GeometryError::Corrupt`],
 /// [`GeometryError::DicomRead`], [`GeometryError::UnsupportedTransferSyntax`],
-/// [`GeometryError::UnsupportedImage`] or [`GeometryError::PixelDecode`], each naming the
-/// file.
-pub fn load_frame(path: &Path, frame: u32) -> Result<Array2<f32>, GeometryError> {
-    let bytes = std::fs::read(path).map_err(|source| GeometryError::Io {
+/// [`GeometryError::UnsupportedImage`], [`GeometryError::BadAttribute`] (a RescaleSlope or
+/// RescaleIntercept that is not a finite number) or [`GeometryError::PixelDecode`], each
+/// naming the file.
+pub fn load_frame_with(
+    path: &Path,
+    frame: u32,
+    limits: &LoadLimits,
+) -> Result<Array2<f32>, GeometryError> {
+    let io = |source| GeometryError::Io {
         action: "reading",
         path: path.to_path_buf(),
         source,
-    })?;
-    // The data set after the preamble, when there is one.
-    let body = match bytes.get(128..132) {
-        Some(b"DICM") => &bytes[128..],
-        _ => &bytes[..],
     };
+    let len = std::fs::metadata(path).map_err(io)?.len();
+    if len > limits.max_file_bytes {
+        return Err(GeometryError::LimitExceeded {
+            path: path.to_path_buf(),
+            limit: "file size",
+            value: len,
+            max: limits.max_file_bytes,
+        });
+    }
+    let bytes = std::fs::read(path).map_err(io)?;
+    decode_frame_from_bytes(&bytes, path, frame, limits)
+}
+
+/// [`load_frame_with`] on a file's bytes in memory (`path` only names it in errors).
+///
+/// ```
+/// use cmr_geometry::dicom::decode_frame_from_bytes;
+/// use cmr_geometry::{GeometryError, LoadLimits};
+/// use std::path::Path;
+/// let e = decode_frame_from_bytes(b"DICM", Path::new("x.dcm"), 0, &LoadLimits::default());
+/// assert!(matches!(e, Err(GeometryError::DicomRead { .. })));
+/// ```
+///
+/// # Errors
+/// As [`load_frame_with`].
+pub fn decode_frame_from_bytes(
+    bytes: &[u8],
+    path: &Path,
+    frame: u32,
+    limits: &LoadLimits,
+) -> Result<Array2<f32>, GeometryError> {
+    let structure = guard::check(&mut &bytes[..], limits).map_err(|e| match e {
+        GuardError::OverLimit(o) => GeometryError::LimitExceeded {
+            path: path.to_path_buf(),
+            limit: o.limit,
+            value: o.value,
+            max: o.max,
+        },
+        GuardError::Corrupt(detail) => GeometryError::Corrupt {
+            path: path.to_path_buf(),
+            detail,
+        },
+        GuardError::Io(message) => GeometryError::Io {
+            action: "reading",
+            path: path.to_path_buf(),
+            source: std::io::Error::other(message),
+        },
+    })?;
+    let body = dicom_body(bytes);
     let open = |stop: Option<Tag>| {
         let opts = OpenFileOptions::new().read_preamble(ReadPreamble::Never);
         match stop {
@@ -89,6 +151,18 @@ pub fn load_frame(path: &Path, frame: u32) -> Result<Array2<f32>, GeometryError>
     if rows <= 0 || cols <= 0 {
         return Err(unsupported(format!("Rows {rows}, Columns {cols}")));
     }
+    check_pixel_claims(&header, &structure, limits).map_err(|e| match e {
+        PixelClaimError::Over(o) => GeometryError::LimitExceeded {
+            path: path.to_path_buf(),
+            limit: o.limit,
+            value: o.value,
+            max: o.max,
+        },
+        PixelClaimError::Corrupt(detail) => GeometryError::Corrupt {
+            path: path.to_path_buf(),
+            detail,
+        },
+    })?;
     let frames = int(&header, tags::NUMBER_OF_FRAMES).unwrap_or(1).max(1);
     if i64::from(frame) >= frames {
         return Err(GeometryError::PixelDecode {
@@ -106,6 +180,12 @@ pub fn load_frame(path: &Path, frame: u32) -> Result<Array2<f32>, GeometryError>
         frame,
         message,
     };
+    let (slope, intercept) =
+        frame_rescale(&obj, frame).map_err(|(attribute, value)| GeometryError::BadAttribute {
+            path: path.to_path_buf(),
+            attribute,
+            value,
+        })?;
     // Third-party codecs can panic on malformed streams; such a file is a decode error, not
     // a crash of the caller.
     let decoded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -129,7 +209,6 @@ pub fn load_frame(path: &Path, frame: u32) -> Result<Array2<f32>, GeometryError>
             decoded.len()
         )));
     }
-    let (slope, intercept) = frame_rescale(&obj, frame);
     let (slope, intercept) = (slope as f32, intercept as f32);
     let mut image =
         Array2::from_shape_vec((rows, cols), decoded).map_err(|e| decode_err(e.to_string()))?;

@@ -4,47 +4,33 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
-use super::header::{read_image_headers, ImageHeader};
+use super::header::{read_image_headers_with, ImageHeader};
 use crate::error::GeometryError;
+use crate::limits::LoadLimits;
 use crate::report::FileReport;
+use crate::walk::walk;
 
 /// The result of reading every file's header under a folder.
 #[derive(Debug, Clone, Default)]
 pub struct HeaderScan {
     /// One entry per image (per frame of multi-frame files), in file order.
     pub headers: Vec<ImageHeader>,
-    /// One entry per file: used (how many images) or skipped (why), in file order.
+    /// One entry per file: used (how many images) or skipped (why), in file order; then one
+    /// per folder that could not be listed, symbolic link loop, dangling link or special file.
     pub report: Vec<FileReport>,
 }
 
-/// Every regular file under `root` (recursively, symbolic links followed), sorted.
+/// Every regular file under `root` (recursively, symbolic links followed, link loops not
+/// entered), sorted.
 ///
 /// # Errors
-/// [`GeometryError::Walk`] when a folder cannot be listed.
+/// [`GeometryError::Walk`] when `root` cannot be listed.
 pub fn list_files(root: &Path) -> Result<Vec<PathBuf>, GeometryError> {
-    let mut out = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        let walk_err = |source| GeometryError::Walk {
-            path: dir.clone(),
-            source,
-        };
-        for entry in std::fs::read_dir(&dir).map_err(walk_err)? {
-            let path = entry.map_err(walk_err)?.path();
-            // `metadata` follows links; a dangling link is simply not a file.
-            match std::fs::metadata(&path) {
-                Ok(m) if m.is_dir() => stack.push(path),
-                Ok(m) if m.is_file() => out.push(path),
-                _ => {}
-            }
-        }
-    }
-    out.sort();
-    Ok(out)
+    Ok(walk(root, false)?.files())
 }
 
 /// Reads the headers of `files`, on `threads` threads (`None`: rayon's global pool, one
-/// thread per core; `Some(1)`: this thread only).
+/// thread per core; `Some(1)`: this thread only), with [`LoadLimits::default`].
 ///
 /// # Errors
 /// [`GeometryError::Io`] when a thread pool cannot be built.
@@ -52,7 +38,19 @@ pub fn read_headers(
     files: &[PathBuf],
     threads: Option<usize>,
 ) -> Result<HeaderScan, GeometryError> {
-    let read = |path: &PathBuf| match read_image_headers(path) {
+    read_headers_with(files, threads, &LoadLimits::default())
+}
+
+/// [`read_headers`] with explicit limits.
+///
+/// # Errors
+/// [`GeometryError::Io`] when a thread pool cannot be built.
+pub fn read_headers_with(
+    files: &[PathBuf],
+    threads: Option<usize>,
+    limits: &LoadLimits,
+) -> Result<HeaderScan, GeometryError> {
+    let read = |path: &PathBuf| match read_image_headers_with(path, limits) {
         Ok(h) => (FileReport::used(path.clone(), h.len()), h),
         Err(reason) => (FileReport::skipped(path.clone(), reason), Vec::new()),
     };
@@ -77,10 +75,27 @@ pub fn read_headers(
     Ok(scan)
 }
 
-/// [`list_files`] then [`read_headers`].
+/// Walks `root` then reads every file's header (see [`scan_headers_with`]).
 ///
 /// # Errors
-/// As those two.
+/// As [`scan_headers_with`].
 pub fn scan_headers(root: &Path, threads: Option<usize>) -> Result<HeaderScan, GeometryError> {
-    read_headers(&list_files(root)?, threads)
+    scan_headers_with(root, threads, &LoadLimits::default())
+}
+
+/// Walks `root` (reporting unreadable folders, link loops and dangling links) and reads
+/// every file's header with `limits`.
+///
+/// # Errors
+/// [`GeometryError::Walk`] when `root` itself cannot be listed; [`GeometryError::Io`] when
+/// a thread pool cannot be built.
+pub fn scan_headers_with(
+    root: &Path,
+    threads: Option<usize>,
+    limits: &LoadLimits,
+) -> Result<HeaderScan, GeometryError> {
+    let listing = walk(root, false)?;
+    let mut scan = read_headers_with(&listing.files(), threads, limits)?;
+    scan.report.extend(listing.problems);
+    Ok(scan)
 }
