@@ -9,6 +9,7 @@
 use std::path::PathBuf;
 
 use cmr_phantom::{CineSeries, PhantomConfig, Subject};
+use image::codecs::png::{CompressionType, FilterType, PngEncoder};
 use image::{Rgb, RgbImage};
 
 const CELL: u32 = 212;
@@ -110,7 +111,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
         }
         let path = out.join(format!("contact_sheet_{}.png", subject.id()));
-        sheet.save(&path)?;
+        let file = std::io::BufWriter::new(std::fs::File::create(&path)?);
+        let encoder =
+            PngEncoder::new_with_quality(file, CompressionType::Best, FilterType::Adaptive);
+        sheet.write_with_encoder(encoder)?;
         let m = &study.manifest;
         println!(
             "{}: {} SA slices, ES phase {}, LV EDV {:.0} ml ESV {:.0} ml EF {:.2}, RV EDV {:.0} ml EF {:.2} -> {}",
