@@ -9,6 +9,18 @@
 
 use std::time::Instant;
 
+/// CPU seconds (user + system) this process has used so far, from `/proc/self/stat` (Linux;
+/// `None` elsewhere). Unlike wall time it does not grow when other jobs share the cores.
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    // USER_HZ is 100 on every Linux configuration in use.
+    Some(ticks / 100.0)
+}
+
 use cmr_phantom::{write_study, OutputFormats, PhantomConfig, Subject};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -29,35 +41,46 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Warm-up (page faults, thread pool).
     Subject::new(&config, 99, 0)?.render();
     let start = Instant::now();
+    let cpu0 = cpu_seconds();
     let mut images = 0;
     for i in 0..subjects {
         let study = Subject::new(&config, 1, i)?.render();
         images += study.series.iter().map(|s| s.images.dim().0).sum::<usize>();
     }
     let t = start.elapsed().as_secs_f64();
+    let cpu = |c0: Option<f64>| match (c0, cpu_seconds()) {
+        (Some(a), Some(b)) => format!("{:.2} CPU-s/subject", (b - a) / subjects as f64),
+        _ => "CPU time unavailable".to_string(),
+    };
     println!(
-        "in memory:      {:.2} subjects/s ({:.0} images/s)",
+        "in memory:       {:.2} subjects/s ({:.0} images/s), {}",
         subjects as f64 / t,
-        images as f64 / t
+        images as f64 / t,
+        cpu(cpu0)
     );
     let dir = std::env::temp_dir().join(format!("cmr-phantom-speed-{}", std::process::id()));
     for (name, formats) in [
         (
-            "+ DICOM:        ",
+            "+ DICOM:         ",
             OutputFormats {
                 dicom: true,
                 nifti: false,
             },
         ),
-        ("+ DICOM + NIfTI:", OutputFormats::default()),
+        ("+ DICOM + NIfTI: ", OutputFormats::default()),
     ] {
         let start = Instant::now();
+        let cpu0 = cpu_seconds();
         for i in 0..subjects {
             let subject = Subject::new(&config, 1, i)?;
             write_study(&subject.render(), &dir.join(subject.id()), formats)?;
         }
         let t = start.elapsed().as_secs_f64();
-        println!("{name} {:.2} subjects/s", subjects as f64 / t);
+        println!(
+            "{name} {:.2} subjects/s, {}",
+            subjects as f64 / t,
+            cpu(cpu0)
+        );
         std::fs::remove_dir_all(&dir)?;
     }
     Ok(())
