@@ -122,11 +122,14 @@
 //! # Speed
 //!
 //! The reference study of the issue (10 short-axis slices + 3 long-axis views x 25 phases,
-//! default matrices: 325 images, 13.0 million labelled pixels) costs about 1.3 CPU-seconds to
-//! render in memory (one thread, 2-core development machine); rendering is parallel over
-//! series and phases (rayon). `cargo run --release -p cmr-phantom --example phantom_speed` prints
-//! subjects/s in memory and with DICOM and NIfTI writing; `cargo bench -p cmr-phantom`
-//! measures the in-memory figure with criterion.
+//! default matrices: 325 images, 13.0 million labelled pixels) costs 1.35 CPU-seconds to
+//! render in memory, 1.5 with the DICOM files written and 1.8 with DICOM and NIfTI (measured
+//! with `phantom_speed` on the 2-core development machine). Rendering is parallel over series
+//! and phases (rayon), so two free cores would give about 1.4 subjects/s in memory and 1.1 with
+//! every file written (CPU time / 2, an estimate: the shared development machine always had
+//! other jobs running, and its wall-clock rate was 0.37 subjects/s in memory). `cargo run --release -p cmr-phantom --example phantom_speed` prints
+//! subjects/s and CPU-seconds per subject; `cargo bench -p cmr-phantom` measures the
+//! in-memory figure with criterion.
 //!
 //! # Checks
 //!
