@@ -127,9 +127,10 @@
 //! with `phantom_speed` on the 2-core development machine). Rendering is parallel over series
 //! and phases (rayon), so two free cores would give about 1.4 subjects/s in memory and 1.1 with
 //! every file written (CPU time / 2, an estimate: the shared development machine always had
-//! other jobs running, and its wall-clock rate was 0.37 subjects/s in memory). `cargo run --release -p cmr-phantom --example phantom_speed` prints
-//! subjects/s and CPU-seconds per subject; `cargo bench -p cmr-phantom` measures the
-//! in-memory figure with criterion.
+//! other jobs running, and its wall-clock rate was 0.37 subjects/s in memory).
+//! `cargo run --release -p cmr-phantom --example phantom_speed` prints subjects/s and
+//! CPU-seconds per subject; `cargo bench -p cmr-phantom` measures the in-memory figure with
+//! criterion.
 //!
 //! # Checks
 //!
