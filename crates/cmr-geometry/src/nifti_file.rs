@@ -19,7 +19,7 @@
 //! (4-D); the file order is the reverse, `(cols, rows, slices, time)`.
 
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use ndarray::{Array2, ArrayD, ArrayView4, Axis, Ix4};
 use nifti::writer::WriterOptions;
@@ -684,19 +684,19 @@ where
         });
     }
     let header = header_for(&affine, planes, opts);
-    let tmp = TempSibling::new(path)?;
-    let writer = WriterOptions::new(tmp.file()).reference_header(&header);
-    // The file order is the reverse of ours: (cols, rows, slices[, time]).
-    let result = if t == 1 {
-        T::write(
-            &writer,
-            data.index_axis(Axis(0), 0).reversed_axes().into_dyn(),
-        )
-    } else {
-        T::write(&writer, data.reversed_axes().into_dyn())
-    };
-    result.map_err(|e| nifti_err(path, e))?;
-    tmp.commit(path)
+    crate::atomic::write_with(path, |tmp| {
+        let writer = WriterOptions::new(tmp).reference_header(&header);
+        // The file order is the reverse of ours: (cols, rows, slices[, time]).
+        let result = if t == 1 {
+            T::write(
+                &writer,
+                data.index_axis(Axis(0), 0).reversed_axes().into_dyn(),
+            )
+        } else {
+            T::write(&writer, data.reversed_axes().into_dyn())
+        };
+        result.map_err(|e| nifti_err(path, e))
+    })
 }
 
 /// Voxel types [`write_volume`] can write: `u8`, `i16`, `u16`, `i32`, `f32`, `f64`.
@@ -723,63 +723,12 @@ macro_rules! nifti_voxel {
 
 nifti_voxel!(u8, i16, u16, i32, f32, f64);
 
-/// A private folder next to the destination, so the file can be written under its final
-/// name (the NIfTI writer derives compression from it) and then renamed into place.
-struct TempSibling {
-    dir: PathBuf,
-    file: PathBuf,
-}
-
-impl TempSibling {
-    fn new(dest: &Path) -> Result<Self, GeometryError> {
-        use std::sync::atomic::{AtomicU64, Ordering};
-        static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let parent = dest.parent().unwrap_or(Path::new("."));
-        let name = dest.file_name().ok_or_else(|| GeometryError::Nifti {
-            path: dest.to_path_buf(),
-            message: "the path has no file name".into(),
-        })?;
-        let dir = parent.join(format!(
-            ".tmp-{}-{}-{}",
-            name.to_string_lossy(),
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        ));
-        std::fs::create_dir_all(&dir).map_err(|source| GeometryError::Io {
-            action: "creating",
-            path: dir.clone(),
-            source,
-        })?;
-        Ok(Self {
-            file: dir.join(name),
-            dir,
-        })
-    }
-
-    fn file(&self) -> &Path {
-        &self.file
-    }
-
-    fn commit(self, dest: &Path) -> Result<(), GeometryError> {
-        std::fs::rename(&self.file, dest).map_err(|source| GeometryError::Io {
-            action: "renaming into place",
-            path: dest.to_path_buf(),
-            source,
-        })
-    }
-}
-
-impl Drop for TempSibling {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use approx::assert_abs_diff_eq;
     use ndarray::Array4;
+    use std::path::PathBuf;
 
     fn oblique_stack(n: usize) -> Vec<ImagePlane> {
         let first = ImagePlane::from_dicom(

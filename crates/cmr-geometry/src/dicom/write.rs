@@ -159,7 +159,7 @@ fn ds_strs(values: &[&str]) -> PrimitiveValue {
 }
 
 /// Writes `image` with `pixels` to `path` (explicit VR little endian), atomically: the file
-/// is written under a temporary name in the same folder and renamed into place.
+/// is written and synced under a temporary name next to `path`, then renamed into place.
 ///
 /// ```
 /// use cmr_geometry::dicom::{load_frame, read_image_headers, write_mr_image, MrImage};
@@ -200,14 +200,8 @@ pub fn write_mr_image(
         .to_dataset(pixels)?
         .with_meta(FileMetaTableBuilder::new().transfer_syntax(uids::EXPLICIT_VR_LITTLE_ENDIAN))
         .map_err(|e| io("preparing the file meta group of", std::io::Error::other(e)))?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let tmp = path.with_file_name(format!(".{name}.tmp-{}-{n}", std::process::id()));
-    file.write_to_file(&tmp)
-        .map_err(|e| io("writing", std::io::Error::other(e)))?;
-    std::fs::rename(&tmp, path).map_err(|e| io("renaming into place", e))
+    let mut bytes = Vec::new();
+    file.write_all(&mut bytes)
+        .map_err(|e| io("encoding", std::io::Error::other(e)))?;
+    crate::atomic::write_bytes(path, &bytes)
 }
