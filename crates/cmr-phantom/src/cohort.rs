@@ -98,7 +98,8 @@ fn create_dir(dir: &Path) -> Result<(), PhantomError> {
 }
 
 /// Writes one rendered study into `dir`: `dicom/<NN>_<SeriesDescription>/IM_<phase>.dcm`,
-/// `nifti/*.nii.gz` (when asked) and `manifest.json`. Every file appears atomically.
+/// `nifti/*.nii.gz` (each when asked) and `manifest.json` (listing the DICOM files only when
+/// they were written). Every file appears atomically.
 ///
 /// # Errors
 /// [`PhantomError::Io`], [`PhantomError::Dicom`], [`PhantomError::Geometry`] (NIfTI) or
@@ -147,7 +148,14 @@ pub fn write_study(
         Vec::new()
     };
     let path = dir.join("manifest.json");
-    let json = serde_json::to_vec_pretty(m).map_err(|source| PhantomError::Manifest {
+    // The manifest lists only files that exist.
+    let mut written = m.clone();
+    if !formats.dicom {
+        for s in &mut written.series {
+            s.dicom_files.clear();
+        }
+    }
+    let json = serde_json::to_vec_pretty(&written).map_err(|source| PhantomError::Manifest {
         path: path.clone(),
         source,
     })?;

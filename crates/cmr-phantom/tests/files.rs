@@ -293,3 +293,25 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+#[test]
+fn without_dicom_the_manifest_lists_no_dicom_files_and_none_are_written() {
+    let tmp = TempDir::new("no-dicom");
+    let config = PhantomConfig {
+        sa_slice_range: [8, 8],
+        ..PhantomConfig::small(2)
+    };
+    let study = Subject::new(&config, 4, 0).unwrap().render();
+    let formats = OutputFormats {
+        dicom: false,
+        nifti: false,
+    };
+    let written = write_study(&study, &tmp.0, formats).unwrap();
+    assert_eq!(written.dicom_files, 0);
+    assert!(written.nifti_files.is_empty());
+    assert!(!tmp.0.join("dicom").exists() && !tmp.0.join("nifti").exists());
+    let manifest: cmr_phantom::Manifest =
+        serde_json::from_slice(&std::fs::read(tmp.0.join("manifest.json")).unwrap()).unwrap();
+    assert!(manifest.series.iter().all(|s| s.dicom_files.is_empty()));
+    assert_eq!(manifest.series.len(), study.series.len());
+}
