@@ -349,48 +349,60 @@ fn short_length(vr: VR) -> bool {
     )
 }
 
-/// Walks the file meta group (always explicit VR little endian) starting after `DICM`;
-/// returns the transfer syntax UID and where the data set starts, or `None` where the parser
-/// would refuse the group itself.
+/// An explicit VR little endian element header at `pos`, as the meta group decoder reads it:
+/// `(tag, length, header bytes)`; group 0xFFFE has no VR.
+fn explicit_le_header<S: ByteSource>(
+    w: &mut Walker<'_, S>,
+    pos: u64,
+) -> Result<Option<(Tag, u32, u64)>, GuardError> {
+    let Some(h) = w.bytes::<8>(pos)? else {
+        return Ok(None);
+    };
+    let tag = Tag(
+        u16::from_le_bytes([h[0], h[1]]),
+        u16::from_le_bytes([h[2], h[3]]),
+    );
+    if tag.0 == 0xFFFE {
+        return Ok(Some((tag, u32::from_le_bytes([h[4], h[5], h[6], h[7]]), 8)));
+    }
+    let vr = VR::from_binary([h[4], h[5]]).unwrap_or(VR::UN);
+    if short_length(vr) {
+        return Ok(Some((tag, u32::from(u16::from_le_bytes([h[6], h[7]])), 8)));
+    }
+    Ok(w.bytes::<4>(pos + 8)?
+        .map(|l| (tag, u32::from_le_bytes(l), 12)))
+}
+
+/// Walks the file meta group starting after `DICM` as dicom-object reads it (explicit VR
+/// little endian; a first element (0002,0000) of length 4 giving the group length; elements
+/// until that many bytes are read, whatever their tag or VR); returns the transfer syntax UID
+/// and where the data set starts, or `None` where the reader refuses the group itself.
 fn meta_group<S: ByteSource>(
     w: &mut Walker<'_, S>,
     mut pos: u64,
 ) -> Result<Option<(String, u64)>, GuardError> {
-    let Some(head) = w.bytes::<12>(pos)? else {
+    let Some((tag, len, hlen)) = explicit_le_header(w, pos)? else {
         return Ok(None);
     };
-    if head[..4] != [0x02, 0x00, 0x00, 0x00] || &head[4..6] != b"UL" {
+    if tag != Tag(0x0002, 0x0000) || len != 4 {
         return Ok(None);
     }
-    let group_length = u64::from(u32::from_le_bytes([head[8], head[9], head[10], head[11]]));
-    pos += 12;
-    let start = pos;
+    pos += hlen;
+    let Some(gl) = w.bytes::<4>(pos)? else {
+        return Ok(None);
+    };
+    let group_length = u32::from_le_bytes(gl);
+    pos += 4;
+    let mut read = 0u32;
     let mut ts = None;
-    while pos - start < group_length {
-        let Some(h) = w.bytes::<8>(pos)? else {
+    while read < group_length {
+        let Some((tag, len, hlen)) = explicit_le_header(w, pos)? else {
             return Ok(None);
-        };
-        let tag = Tag(
-            u16::from_le_bytes([h[0], h[1]]),
-            u16::from_le_bytes([h[2], h[3]]),
-        );
-        if tag.0 != 0x0002 {
-            return Ok(None);
-        }
-        let vr = VR::from_binary([h[4], h[5]]).unwrap_or(VR::UN);
-        let len = if short_length(vr) {
-            pos += 8;
-            u32::from(u16::from_le_bytes([h[6], h[7]]))
-        } else {
-            let Some(l) = w.bytes::<4>(pos + 8)? else {
-                return Ok(None);
-            };
-            pos += 12;
-            u32::from_le_bytes(l)
         };
         if len == UNDEFINED {
             return Ok(None);
         }
+        pos += hlen;
         w.fits(tag, len, pos)?;
         if tag == tags::TRANSFER_SYNTAX_UID && len <= 128 {
             let mut v = vec![0u8; len as usize];
@@ -403,6 +415,7 @@ fn meta_group<S: ByteSource>(
             ts = Some(uid);
         }
         pos += u64::from(len);
+        read = read.saturating_add(hlen as u32).saturating_add(len);
     }
     Ok(ts.map(|t| (t, pos)))
 }
@@ -448,13 +461,10 @@ pub(crate) fn check<S: ByteSource>(
         }
         let mut inflated = Vec::new();
         let cap = limits.max_file_bytes;
-        let read = flate2::read::DeflateDecoder::new(&raw[..])
+        // A broken stream ends the parser's data too: walk what inflates before the error.
+        let _ = flate2::read::DeflateDecoder::new(&raw[..])
             .take(cap.saturating_add(1))
             .read_to_end(&mut inflated);
-        if read.is_err() {
-            // The parser will report the broken stream.
-            return Ok(Structure::default());
-        }
         LoadLimits::check("inflated data set size", inflated.len() as u64, cap)?;
         let mut slice: &[u8] = &inflated;
         let mut inner = Walker {
