@@ -5,6 +5,7 @@
 
 mod cache;
 mod dicom_scan;
+mod fuzz;
 mod metrics;
 mod peers;
 mod phantom_check;
@@ -47,6 +48,10 @@ Commands:
   bench-metrics [--budget S]
              HD95/ASSD speed: criterion bench of cmr-metrics, then medpy and MONAI on the same
              masks, with the ratios
+  fuzz [--seconds N] [--targets a,b] [--keep-going] [--no-asan] [--rss-limit-mb M]
+             build the libFuzzer targets in fuzz/ (stable rustc + RUSTC_BOOTSTRAP=1, ASan) and
+             run each for N s (default 60) on seeds from a phantom study and the pydicom files;
+             prints executions and crash inputs per target (artifacts in fuzz/artifacts)
   bench-scan [--repeats N] [--processes P]
              DICOM header scan (files/s) and decode (MB/s): criterion bench of cmr-geometry on
              2,000 generated MR files, then pydicom on the same folder, with the ratios
@@ -84,6 +89,7 @@ fn main() -> ExitCode {
         "metrics-reference" => metrics::reference(&rest),
         "bench-metrics" => metrics::bench(&rest),
         "bench-scan" => dicom_scan::bench(&rest),
+        "fuzz" => fuzz::run(&rest),
         "unet-parity" => unet::parity(&rest),
         "bench-unet" => unet::bench(&rest),
         "phantom-check" => phantom_check::run(&rest),
