@@ -915,6 +915,29 @@ mod tests {
         assert!(net.named_tensors()["encoder.blocks.1.conv1.weight"].is_contiguous());
     }
 
+    #[test]
+    fn a_network_moves_to_a_worker_thread() {
+        // Training code runs networks on worker threads: UNet must be Send.
+        tch::manual_seed(12);
+        let net = UNet::new(&small(2), Device::Cpu).unwrap();
+        let x = randn(&[1, 1, 8, 8]);
+        let here = net
+            .forward_t(&x, false)
+            .unwrap()
+            .into_head("positions")
+            .unwrap();
+        let x2 = x.copy();
+        let there = std::thread::spawn(move || {
+            net.forward_t(&x2, false)
+                .unwrap()
+                .into_head("positions")
+                .unwrap()
+        })
+        .join()
+        .unwrap();
+        assert!(here.equal(&there));
+    }
+
     /// A deliberately different encoder: one 3x3 conv per level and average pooling.
     #[derive(Debug)]
     struct TinyEncoder {
