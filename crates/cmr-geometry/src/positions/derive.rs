@@ -163,7 +163,7 @@ pub(crate) fn long_axis_levels(
             if single_slice && (f - 0.5).abs() > 1e-9 {
                 return None;
             }
-            let plane = parallel_plane_at(&template, sa_normal, t_base + f * (t_apex - t_base));
+            let plane = parallel_plane_at(&template, sa_normal, t_base + f * (t_apex - t_base))?;
             let PlaneIntersection::Line(line3) = target.intersect(&plane) else {
                 return None;
             };

@@ -206,8 +206,9 @@ pub(crate) fn sa_levels(
     Some((*mid, n, t))
 }
 
-/// A plane parallel to `template` shifted so that `normal . centre = t`.
-pub(crate) fn parallel_plane_at(template: &ImagePlane, normal: Vec3, t: f64) -> ImagePlane {
+/// A plane parallel to `template` shifted so that `normal . centre = t`; `None` when the
+/// shifted origin is not finite (planes with coordinates near the `f64` range overflow).
+pub(crate) fn parallel_plane_at(template: &ImagePlane, normal: Vec3, t: f64) -> Option<ImagePlane> {
     let shift = t - template.center().dot(normal);
     ImagePlane::new(
         template.origin() + normal * shift,
@@ -217,7 +218,7 @@ pub(crate) fn parallel_plane_at(template: &ImagePlane, normal: Vec3, t: f64) -> 
         template.rows(),
         template.cols(),
     )
-    .expect("a translated copy of a valid plane is valid")
+    .ok()
 }
 
 /// An error for a target on which no positions can be derived.
