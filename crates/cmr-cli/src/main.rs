@@ -1,7 +1,10 @@
 //! `cmr-ssl`: the command-line front end of the cmr-ssl crates.
 
 mod demo;
+mod finetune;
 mod phantom;
+mod pretrain;
+mod training_common;
 
 use clap::{Parser, Subcommand};
 
@@ -20,6 +23,10 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Generate a synthetic cine CMR cohort (DICOM, NIfTI, truth manifests).
     Phantom(phantom::PhantomArgs),
+    /// Pretrain a U-Net on anatomical positions (no labels needed).
+    Pretrain(Box<pretrain::PretrainArgs>),
+    /// Fine-tune for segmentation on N labelled subjects with a transfer strategy.
+    Finetune(Box<finetune::FinetuneArgs>),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -27,5 +34,7 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Demo(args) => demo::run(&args),
         Command::Phantom(args) => phantom::run(&args),
+        Command::Pretrain(args) => pretrain::run(&args),
+        Command::Finetune(args) => finetune::run(&args),
     }
 }

@@ -189,15 +189,26 @@ pub enum TaskConfig {
 }
 
 impl Default for TaskConfig {
+    /// Positions of the default cross layout, background weighted 0.1 and every position 1.
+    /// The tiles cover about a tenth of a crop; unweighted, a small U-Net on the phantom
+    /// settled on predicting background (held-out position Dice 0.02 after 600 steps), while
+    /// with these weights it reached 0.34 after 100 steps (`examples/pretrain_positions.rs`).
     fn default() -> Self {
         Self::Positions {
             layout: CrossLayout::default(),
-            class_weights: None,
+            class_weights: Some(Self::background_weighted(0.1)),
         }
     }
 }
 
 impl TaskConfig {
+    /// Weights of the 10 position classes: `background` for class 0, 1 for the positions.
+    pub fn background_weighted(background: f64) -> Vec<f64> {
+        std::iter::once(background)
+            .chain(std::iter::repeat_n(1.0, 9))
+            .collect()
+    }
+
     /// The task.
     ///
     /// # Errors

@@ -111,6 +111,37 @@ fn probabilities_to_original(
     })
 }
 
+/// Maps a label map on a sample's centre crop (`[crop, crop]`, values `< classes`) back onto
+/// the sample's original grid, the way predictions are (one-hot, bilinear, argmax; outside the
+/// crop: background).
+///
+/// # Errors
+/// [`TrainError::Invalid`] when the map is not `crop x crop` or holds a value `>= classes`.
+pub fn crop_labels_to_original(
+    sample: &PreparedSample,
+    labels: &Array2<u8>,
+    classes: usize,
+) -> Result<Array2<u8>, TrainError> {
+    let crop = labels.nrows();
+    if labels.ncols() != crop || crop > sample.image.nrows() {
+        return Err(TrainError::Invalid {
+            what: "crop labels",
+            reason: format!("{:?} is not a square crop of the region", labels.dim()),
+        });
+    }
+    if let Some(v) = labels.iter().find(|&&v| usize::from(v) >= classes) {
+        return Err(TrainError::Invalid {
+            what: "crop labels",
+            reason: format!("value {v} with {classes} classes"),
+        });
+    }
+    let mut probs = vec![0f32; classes * crop * crop];
+    for ((i, j), &v) in labels.indexed_iter() {
+        probs[(usize::from(v) * crop + i) * crop + j] = 1.0;
+    }
+    Ok(probabilities_to_original(&probs, classes, crop, sample))
+}
+
 /// Segments prepared samples with one head and returns label maps on their original grids.
 ///
 /// # Errors

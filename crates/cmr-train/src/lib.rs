@@ -63,8 +63,8 @@ pub use dataset::{
 };
 pub use error::TrainError;
 pub use evaluate::{
-    evaluate_pretext, evaluate_segmentation, predict_on_original, EvalOptions, EvalRecord,
-    PretextScore,
+    crop_labels_to_original, evaluate_pretext, evaluate_segmentation, predict_on_original,
+    EvalOptions, EvalRecord, PretextScore,
 };
 pub use loader::{
     Batch, BatchPlanner, BatchSource, LoaderConfig, PlannedSample, Prefetcher, SegmentationBatch,
