@@ -212,7 +212,7 @@ impl<S: ByteSource> Walker<'_, S> {
                 match element {
                     0xE000 => self.item(pos, len, depth)?,
                     0xE00D | 0xE0DD => return Ok(()),
-                    _ => self.value(pos, tag, len, depth)?,
+                    _ => self.value(pos, tag, VR::UN, len, depth)?,
                 }
                 continue;
             }
@@ -252,17 +252,24 @@ impl<S: ByteSource> Walker<'_, S> {
                 if tag == tags::PIXEL_DATA && depth == 0 {
                     self.pixel_data = Some(PixelDataExtent::Native(u64::from(len)));
                 }
-                self.value(pos, tag, len, depth)?;
+                self.value(pos, tag, vr, len, depth)?;
             }
         }
     }
 
-    fn value(&mut self, pos: &mut u64, tag: Tag, len: u32, depth: usize) -> Result<(), GuardError> {
+    fn value(
+        &mut self,
+        pos: &mut u64,
+        tag: Tag,
+        vr: VR,
+        len: u32,
+        depth: usize,
+    ) -> Result<(), GuardError> {
         if len == UNDEFINED {
             return self.sequence(pos, len, depth);
         }
         self.fits(tag, len, *pos)?;
-        *pos += u64::from(len);
+        *pos += u64::from(consumed(vr, len));
         Ok(())
     }
 
@@ -318,6 +325,18 @@ impl<S: ByteSource> Walker<'_, S> {
             self.pixel_data = Some(PixelDataExtent::Fragments(items.saturating_sub(1)));
         }
         Ok(())
+    }
+}
+
+/// How many bytes the dicom-rs parser consumes for a value of `len` bytes: binary numbers
+/// are read whole, so a length that is not a multiple of the number size leaves the
+/// remainder unread (and the next header is read from there).
+fn consumed(vr: VR, len: u32) -> u32 {
+    match vr {
+        VR::AT | VR::FL | VR::OF | VR::SL | VR::OL | VR::UL => len & !3,
+        VR::FD | VR::OD | VR::SV | VR::OV | VR::UV => len & !7,
+        VR::US | VR::OW | VR::SS => len & !1,
+        _ => len,
     }
 }
 
