@@ -144,6 +144,8 @@ struct Walker<'a, S: ByteSource> {
     limits: &'a LoadLimits,
     enc: Encoding,
     pixel_data: Option<PixelDataExtent>,
+    /// Declared minus consumed bytes so far (see [`Walker::counter`]).
+    skew: u64,
 }
 
 fn tag_name(tag: Tag) -> String {
@@ -187,16 +189,28 @@ impl<S: ByteSource> Walker<'_, S> {
         Ok(())
     }
 
-    /// Walks data elements from `*pos` until `stop`, the end of the file, or a delimiter that
-    /// closes this level.
-    fn elements(&mut self, pos: &mut u64, stop: u64, depth: usize) -> Result<(), GuardError> {
+    /// The parser's position counter: it adds each element's declared length even where it
+    /// consumes less (see [`consumed`]), and ends defined-length sequences and items by it.
+    fn counter(&self, pos: u64) -> u64 {
+        pos + self.skew
+    }
+
+    /// Walks data elements (a data set or an item) from `*pos` until the counter reaches
+    /// `stop`, the end of the file, or an item delimiter that closes this level.
+    fn elements(
+        &mut self,
+        pos: &mut u64,
+        stop: u64,
+        depth: usize,
+        top: bool,
+    ) -> Result<(), GuardError> {
         LoadLimits::check(
             "sequence nesting depth",
             depth as u64,
             self.limits.max_sequence_depth as u64,
         )?;
         loop {
-            if *pos >= stop {
+            if self.counter(*pos) >= stop {
                 return Ok(());
             }
             // The parser ends the data set quietly where a tag cannot be read.
@@ -209,11 +223,14 @@ impl<S: ByteSource> Walker<'_, S> {
             if group == 0xFFFE {
                 let len = self.u32_at([head[4], head[5], head[6], head[7]]);
                 *pos += 8;
-                match element {
-                    0xE000 => self.item(pos, len, depth)?,
-                    0xE00D | 0xE0DD => return Ok(()),
-                    _ => self.value(pos, tag, VR::UN, len, depth)?,
+                if element == 0xE00D {
+                    if top {
+                        continue; // ignored outside sequences
+                    }
+                    return Ok(());
                 }
+                // Any other (FFFE,xxxx) among elements is read as a value of unknown VR.
+                self.value(pos, tag, VR::UN, len, depth)?;
                 continue;
             }
             let (vr, len) = match self.enc {
@@ -269,30 +286,58 @@ impl<S: ByteSource> Walker<'_, S> {
             return self.sequence(pos, len, depth);
         }
         self.fits(tag, len, *pos)?;
-        *pos += u64::from(consumed(vr, len));
+        let used = consumed(vr, len);
+        *pos += u64::from(used);
+        self.skew += u64::from(len - used);
         Ok(())
     }
 
-    /// A sequence's items (until its length is used up or its delimiter).
+    /// A sequence: items until its (counted) length is used up or its delimiter.
     fn sequence(&mut self, pos: &mut u64, len: u32, depth: usize) -> Result<(), GuardError> {
         let stop = if len == UNDEFINED {
             u64::MAX
         } else {
             self.fits(Tag(0xFFFE, 0xE0DD), len, *pos)?;
-            *pos + u64::from(len)
+            self.counter(*pos) + u64::from(len)
         };
-        self.elements(pos, stop, depth + 1)
-    }
-
-    /// One item's data set.
-    fn item(&mut self, pos: &mut u64, len: u32, depth: usize) -> Result<(), GuardError> {
-        let stop = if len == UNDEFINED {
-            u64::MAX
-        } else {
-            self.fits(Tag(0xFFFE, 0xE000), len, *pos)?;
-            *pos + u64::from(len)
-        };
-        self.elements(pos, stop, depth + 1)
+        LoadLimits::check(
+            "sequence nesting depth",
+            depth as u64 + 1,
+            self.limits.max_sequence_depth as u64,
+        )?;
+        loop {
+            if self.counter(*pos) >= stop {
+                return Ok(());
+            }
+            let Some(head) = self.bytes::<8>(*pos)? else {
+                return Ok(());
+            };
+            let tag = Tag(
+                self.u16_at([head[0], head[1]]),
+                self.u16_at([head[2], head[3]]),
+            );
+            let item_len = self.u32_at([head[4], head[5], head[6], head[7]]);
+            *pos += 8;
+            match tag {
+                Tag(0xFFFE, 0xE000) => {
+                    let item_stop = if item_len == UNDEFINED {
+                        u64::MAX
+                    } else {
+                        self.fits(tag, item_len, *pos)?;
+                        self.counter(*pos) + u64::from(item_len)
+                    };
+                    self.elements(pos, item_stop, depth + 1, false)?;
+                }
+                Tag(0xFFFE, 0xE0DD) => return Ok(()),
+                // An item delimiter here, or anything else: the parser stops with an error.
+                _ => {
+                    return Err(GuardError::Corrupt(format!(
+                        "{} (length {item_len:#x}) where a sequence item is expected",
+                        tag_name(tag)
+                    )))
+                }
+            }
+        }
     }
 
     /// Encapsulated pixel data: the offset table and fragments, each read whole by the parser.
@@ -458,6 +503,7 @@ pub(crate) fn check<S: ByteSource>(
         limits,
         enc: Encoding::ExplicitLe,
         pixel_data: None,
+        skew: 0,
     };
     let Some((uid, body)) = meta_group(&mut w, start)? else {
         return Ok(Structure::default());
@@ -491,16 +537,17 @@ pub(crate) fn check<S: ByteSource>(
             limits,
             enc,
             pixel_data: None,
+            skew: 0,
         };
         let mut pos = 0;
-        inner.elements(&mut pos, u64::MAX, 0)?;
+        inner.elements(&mut pos, u64::MAX, 0, true)?;
         return Ok(Structure {
             pixel_data: inner.pixel_data,
         });
     }
     w.enc = enc;
     let mut pos = body;
-    w.elements(&mut pos, u64::MAX, 0)?;
+    w.elements(&mut pos, u64::MAX, 0, true)?;
     Ok(Structure {
         pixel_data: w.pixel_data,
     })
