@@ -12,8 +12,6 @@ use cmr_train::{
     PreprocessConfig, Reporter, RunDir, RunStart, StepRecord, TrainConfig,
 };
 use indicatif::{ProgressBar, ProgressStyle};
-use rand::seq::SliceRandom;
-use rand::SeedableRng;
 
 /// Which reader opens `--data`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -295,13 +293,9 @@ fn first_entry(dir: &Path) -> anyhow::Result<Option<String>> {
         .map(|e| e.file_name().to_string_lossy().into_owned()))
 }
 
-/// Study indices shuffled by `seed` (the subject split).
+/// Positions `0..n` shuffled by `seed` (the subject split).
 pub fn shuffled_studies(n: usize, seed: u64) -> Vec<usize> {
-    let mut v: Vec<usize> = (0..n).collect();
-    v.shuffle(&mut rand_chacha::ChaCha8Rng::seed_from_u64(
-        cmr_train::derive_seed(&[seed, 0x5B17]),
-    ));
-    v
+    cmr_train::shuffle_studies(&(0..n).collect::<Vec<_>>(), seed)
 }
 
 fn bar(len: u64, _what: &str, template: &str) -> anyhow::Result<ProgressBar> {

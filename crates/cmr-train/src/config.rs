@@ -51,6 +51,9 @@ pub struct EarlyStopping {
     pub min_delta: f64,
 }
 
+/// The fewest steps of an epoch whose length is left to the data.
+pub const MIN_EPOCH_STEPS: u64 = 25;
+
 /// Everything a training run shares, pretraining or fine-tuning: the budget, the optimiser and
 /// schedule, the data pipeline, validation and checkpoints.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -65,7 +68,9 @@ pub struct TrainConfig {
     pub optimizer: AdamConfig,
     /// Learning-rate schedule over `steps`.
     pub schedule: LrSchedule,
-    /// Steps between validations ("epochs"); `None`: one pass over the training images.
+    /// Steps between validations ("epochs"); `None`: one pass over the training images, but
+    /// at least [`MIN_EPOCH_STEPS`] (a single labelled subject is a pass of 2-3 steps, and
+    /// validating and checkpointing that often would cost more than the training).
     pub epoch_steps: Option<u64>,
     /// Early stopping on the validation metric (needs validation data).
     pub early_stopping: Option<EarlyStopping>,

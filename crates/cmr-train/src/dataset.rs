@@ -421,6 +421,27 @@ impl<'a> Dataset<'a> {
     }
 }
 
+/// The study indices in an order drawn from `seed` (for subject splits: take the first `n`
+/// as labelled, the next as validation, ...; the same seed gives the same split).
+///
+/// ```
+/// use cmr_train::shuffle_studies;
+/// let a = shuffle_studies(&[0, 1, 2, 3, 4, 5], 7);
+/// assert_eq!(a, shuffle_studies(&[0, 1, 2, 3, 4, 5], 7));
+/// let mut sorted = a.clone();
+/// sorted.sort();
+/// assert_eq!(sorted, vec![0, 1, 2, 3, 4, 5]);
+/// ```
+pub fn shuffle_studies(studies: &[usize], seed: u64) -> Vec<usize> {
+    use rand::seq::SliceRandom;
+    use rand::SeedableRng;
+    let mut v = studies.to_vec();
+    v.shuffle(&mut rand_chacha::ChaCha8Rng::seed_from_u64(
+        crate::seeds::derive_seed(&[seed, 0x5B17]),
+    ));
+    v
+}
+
 /// Copies the studies, images and labels of several sources into one [`MemorySource`] (for
 /// example a phantom cohort rendered one subject at a time), rewriting the pixel references.
 ///

@@ -55,11 +55,11 @@ mod trainer;
 pub use augment::{augment, centre_crop, AugmentConfig, AugmentDraw, TrainingSample};
 pub use config::{
     DeviceChoice, EarlyStopping, FinetuneConfig, OutputMode, PretrainConfig, RunDir, TaskConfig,
-    TrainConfig,
+    TrainConfig, MIN_EPOCH_STEPS,
 };
 pub use dataset::{
-    merge_into_memory, subject_id, Dataset, DatasetOptions, FrameSelection, ImageItem, LabelSet,
-    LabelSets,
+    merge_into_memory, shuffle_studies, subject_id, Dataset, DatasetOptions, FrameSelection,
+    ImageItem, LabelSet, LabelSets,
 };
 pub use error::TrainError;
 pub use evaluate::{

@@ -417,7 +417,11 @@ impl Session<'_, '_> {
         let first_per = self.streams.first().map_or(1, |(_, p)| *p).max(1) as u64;
         let epoch_steps = config
             .epoch_steps
-            .unwrap_or_else(|| first_len.div_ceil(first_per))
+            .unwrap_or_else(|| {
+                first_len
+                    .div_ceil(first_per)
+                    .max(crate::config::MIN_EPOCH_STEPS)
+            })
             .max(1);
         let mut adam = Adam::new(config.optimizer);
         let mut state = LoopState {
