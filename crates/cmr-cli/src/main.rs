@@ -2,6 +2,7 @@
 
 mod demo;
 mod finetune;
+mod labels;
 mod phantom;
 mod pretrain;
 mod training_common;
@@ -23,6 +24,8 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Generate a synthetic cine CMR cohort (DICOM, NIfTI, truth manifests).
     Phantom(phantom::PhantomArgs),
+    /// Derive anatomical position labels for every study (NIfTI volumes + overlay PNGs).
+    Labels(Box<labels::LabelsArgs>),
     /// Pretrain a U-Net on anatomical positions (no labels needed).
     Pretrain(Box<pretrain::PretrainArgs>),
     /// Fine-tune for segmentation on N labelled subjects with a transfer strategy.
@@ -34,6 +37,7 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Demo(args) => demo::run(&args),
         Command::Phantom(args) => phantom::run(&args),
+        Command::Labels(args) => labels::run(&args),
         Command::Pretrain(args) => pretrain::run(&args),
         Command::Finetune(args) => finetune::run(&args),
     }
