@@ -24,10 +24,14 @@
 //!
 //! * [`dicom`]: scan a folder's headers in parallel ([`dicom::scan`]), one
 //!   [`dicom::ImageHeader`] per image and a [`FileReport`] per file; decode pixels
-//!   ([`dicom::load_frame`]).
+//!   ([`dicom::load_frame`]). Every file's structure and claims are checked against its size
+//!   and the [`LoadLimits`] before anything large is allocated; truncated, corrupt and
+//!   over-limit files, link loops and unreadable entries are reported, never fatal.
 //! * [`assemble`]: headers -> [`Study`]s: series split into slices by position, views from
 //!   the [`views`] rule table (or geometry), single-slice series merged into stacks, one series
-//!   kept per view (the others listed in [`Study::dropped`]).
+//!   kept per view (the others listed in [`Study::dropped`]); exact copies and images that
+//!   disagree with their series (orientation, size, pixel spacing) are left out and reported
+//!   ([`assemble::AssemblyReport`]).
 //! * [`nifti_file`] / [`nifti_folder`]: NIfTI volumes <-> stacks of planes (RAS <-> LPS), and
 //!   UK Biobank-style folders read as studies ([`NiftiFolder`]) or written
 //!   ([`write_ukbb_study`]).
