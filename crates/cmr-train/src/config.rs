@@ -297,8 +297,9 @@ pub enum OutputMode {
     Overwrite,
     /// Continue the run whose resume state the folder holds (an error if there is none).
     Resume,
-    /// Continue if the folder holds a resume state, else start a new run (the folder must
-    /// then be missing or empty).
+    /// Continue if the folder holds a resume state, else start a new run: the folder must then
+    /// be missing, empty, or hold only a run's own files (a run killed before its first
+    /// checkpoint), which are replaced.
     ResumeOrFresh,
 }
 

@@ -106,6 +106,16 @@ struct LoopState {
     finished: Option<RunStatus>,
 }
 
+/// The files a run writes into its folder.
+const RUN_FILES: [&str; 6] = [
+    "best.safetensors",
+    "last.safetensors",
+    "resume.safetensors",
+    "log.csv",
+    "epochs.csv",
+    "run.json",
+];
+
 /// A resume file's loop state and arrays.
 type Saved = (LoopState, BTreeMap<String, HostArray>);
 
@@ -182,19 +192,39 @@ impl Session<'_, '_> {
             OutputMode::ResumeOrFresh => has_state,
             OutputMode::Fresh | OutputMode::Overwrite => false,
         };
+        // A folder holding only this loop's own files but no resume state is a run killed
+        // before its first checkpoint: "resume or fresh" starts it again.
+        let mut restart = false;
         if !resume && self.run.mode != OutputMode::Overwrite && dir.exists() {
-            let mut entries = std::fs::read_dir(dir).map_err(TrainError::io(dir))?;
-            if let Some(e) = entries.next() {
-                let e = e.map_err(TrainError::io(dir))?;
+            let entries = std::fs::read_dir(dir).map_err(TrainError::io(dir))?;
+            for e in entries {
+                let name = e
+                    .map_err(TrainError::io(dir))?
+                    .file_name()
+                    .to_string_lossy()
+                    .into_owned();
+                let ours = RUN_FILES.contains(&name.as_str())
+                    || (name.starts_with('.') && name.contains(".tmp-"));
+                if self.run.mode == OutputMode::ResumeOrFresh && ours {
+                    restart = true;
+                    continue;
+                }
                 return Err(TrainError::OutputExists {
                     path: dir.clone(),
-                    found: e.file_name().to_string_lossy().into_owned(),
+                    found: name,
                 });
             }
         }
         std::fs::create_dir_all(dir).map_err(TrainError::io(dir))?;
         if !resume {
-            if self.run.mode == OutputMode::Overwrite {
+            if self.run.mode == OutputMode::Overwrite || restart {
+                let entries = std::fs::read_dir(dir).map_err(TrainError::io(dir))?;
+                for e in entries.flatten() {
+                    let name = e.file_name().to_string_lossy().into_owned();
+                    if name.starts_with('.') && name.contains(".tmp-") {
+                        let _ = std::fs::remove_file(e.path());
+                    }
+                }
                 for f in [self.run.resume_state(), self.run.best(), self.run.last()] {
                     if f.exists() {
                         std::fs::remove_file(&f).map_err(TrainError::io(&f))?;

@@ -274,6 +274,34 @@ fn bad_runs_fail_with_typed_errors() {
     )
     .unwrap_err();
     assert!(matches!(err, TrainError::Resume { .. }), "{err}");
+    // A folder with only a run's own files and no resume state (killed before its first
+    // checkpoint) restarts under "resume or fresh"; a foreign file is never touched.
+    let early = dir.join("early-kill");
+    std::fs::create_dir_all(&early).unwrap();
+    std::fs::write(early.join("log.csv"), "step,epoch\n0,0\n").unwrap();
+    std::fs::write(early.join(".log.csv.tmp-1-0"), "partial").unwrap();
+    let out = pretrain(
+        &ok,
+        &data,
+        None,
+        &RunDir::new(&early, OutputMode::ResumeOrFresh),
+        &mut RecordingReporter::default(),
+    )
+    .unwrap();
+    assert_eq!((out.status, out.started_at), (RunStatus::Completed, 0));
+    assert!(!early.join(".log.csv.tmp-1-0").exists());
+    let foreign = dir.join("foreign");
+    std::fs::create_dir_all(&foreign).unwrap();
+    std::fs::write(foreign.join("notes.txt"), "mine").unwrap();
+    let err = pretrain(
+        &ok,
+        &data,
+        None,
+        &RunDir::new(&foreign, OutputMode::ResumeOrFresh),
+        &mut RecordingReporter::default(),
+    )
+    .unwrap_err();
+    assert!(matches!(err, TrainError::OutputExists { .. }), "{err}");
     let done = RunDir::fresh(dir.join("done"));
     pretrain(&ok, &data, None, &done, &mut RecordingReporter::default()).unwrap();
     let mut other = ok.clone();
