@@ -3,12 +3,12 @@
 
 use std::path::PathBuf;
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use cmr_geometry::positions::{
     overlay::OverlayStyle, write_study_positions, CrossLayout, LatticeLayout, PositionLayout,
 };
 
-use crate::training_common::{load, DataArgs};
+use crate::training_common::{load, refuse_non_empty, DataArgs};
 
 /// Which position layout to derive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -49,11 +49,8 @@ pub struct LabelsArgs {
 
 /// Derives and writes the labels, printing one line per study.
 pub fn run(args: &LabelsArgs) -> anyhow::Result<()> {
-    if args.out.is_dir() && !args.force && args.out.read_dir()?.next().is_some() {
-        bail!(
-            "--out {} is not empty; pass --force to write into it",
-            args.out.display()
-        );
+    if !args.force {
+        refuse_non_empty(&args.out, "pass --force to write into it")?;
     }
     let layout: Box<dyn PositionLayout> = match args.layout {
         LayoutChoice::Cross => {

@@ -32,13 +32,22 @@ enum Command {
     Finetune(Box<finetune::FinetuneArgs>),
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    match cli.command {
+    let result = match cli.command {
         Command::Demo(args) => demo::run(&args),
         Command::Phantom(args) => phantom::run(&args),
         Command::Labels(args) => labels::run(&args),
         Command::Pretrain(args) => pretrain::run(&args),
         Command::Finetune(args) => finetune::run(&args),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            // The whole context chain on one line, without a backtrace: these are user errors
+            // (bad paths, bad options, broken input), not program bugs.
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
     }
 }

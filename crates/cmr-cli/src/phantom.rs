@@ -35,6 +35,10 @@ pub struct PhantomArgs {
     /// Do not write NIfTI files.
     #[arg(long)]
     no_nifti: bool,
+    /// Write into a non-empty --out (replacing subjects of the same index). Not needed with
+    /// --first > 0, which extends a cohort.
+    #[arg(long)]
+    force: bool,
 }
 
 /// Shows cohort progress as an indicatif bar.
@@ -53,6 +57,12 @@ impl ProgressReporter for Bar {
 
 /// Generates the cohort and prints where it went.
 pub fn run(args: &PhantomArgs) -> anyhow::Result<()> {
+    if !args.force && args.first == 0 {
+        crate::training_common::refuse_non_empty(
+            &args.out,
+            "pass --force to replace its subjects, or --first N to extend the cohort",
+        )?;
+    }
     let base = if args.small {
         PhantomConfig::small(args.phases)
     } else {

@@ -278,6 +278,17 @@ impl TrainArgs {
     }
 }
 
+/// Refuses an output folder that already holds something, naming what and how to proceed.
+pub fn refuse_non_empty(dir: &Path, how_to_proceed: &str) -> anyhow::Result<()> {
+    match first_entry(dir)? {
+        Some(entry) => bail!(
+            "--out {} is not empty (it holds {entry}); {how_to_proceed}",
+            dir.display()
+        ),
+        None => Ok(()),
+    }
+}
+
 fn first_entry(dir: &Path) -> anyhow::Result<Option<String>> {
     if !dir.exists() {
         return Ok(None);

@@ -1,7 +1,17 @@
 //! Atomic file output: the file is written under its final name inside a private temporary
 //! folder next to the destination, flushed to disk, renamed into place, and the folder entry
 //! flushed too, so a reader (or a crash, or a SIGKILL) never sees a half-written file. One
-//! helper for every writer of this crate (raw bytes, DICOM, NIfTI, PNG).
+//! helper for every writer of this crate (raw bytes, DICOM, NIfTI, PNG), public so that the
+//! crates built on this one write their outputs the same way.
+//!
+//! ```
+//! let dir = std::env::temp_dir().join(format!("cmr-atomic-doc-{}", std::process::id()));
+//! std::fs::create_dir_all(&dir)?;
+//! cmr_geometry::atomic::write_bytes(&dir.join("report.json"), b"{}")?;
+//! assert_eq!(std::fs::read(dir.join("report.json"))?, b"{}");
+//! # std::fs::remove_dir_all(&dir)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 use std::path::{Path, PathBuf};
 
@@ -35,7 +45,7 @@ impl Drop for TempSibling {
 /// # Errors
 /// [`GeometryError::Io`] naming the step and file that failed, or `write`'s error; the
 /// destination is then untouched and no temporary is left.
-pub(crate) fn write_with(
+pub fn write_with(
     path: &Path,
     write: impl FnOnce(&Path) -> Result<(), GeometryError>,
 ) -> Result<(), GeometryError> {
@@ -76,7 +86,7 @@ pub(crate) fn write_with(
 ///
 /// # Errors
 /// [`GeometryError::Io`] naming the step and file that failed; the destination is untouched.
-pub(crate) fn write_bytes(path: &Path, bytes: &[u8]) -> Result<(), GeometryError> {
+pub fn write_bytes(path: &Path, bytes: &[u8]) -> Result<(), GeometryError> {
     write_with(path, |tmp| {
         std::fs::write(tmp, bytes).map_err(io("writing", tmp))
     })

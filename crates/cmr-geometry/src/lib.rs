@@ -46,7 +46,7 @@
 #![warn(missing_docs)]
 
 pub mod assemble;
-mod atomic;
+pub mod atomic;
 pub mod dicom;
 pub mod error;
 pub mod intersect;

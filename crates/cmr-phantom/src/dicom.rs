@@ -200,16 +200,20 @@ pub(crate) fn encode_image(
     Ok(out)
 }
 
-/// Writes `bytes` to `path` atomically (a temporary file in the same folder, then rename).
+/// Writes `bytes` to `path` atomically and durably (cmr-geometry's helper: temporary file,
+/// fsync, rename, folder fsync).
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), PhantomError> {
-    let dir = path.parent().unwrap_or_else(|| Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
-    std::fs::write(&tmp, bytes).map_err(|e| PhantomError::io("writing", &tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| PhantomError::io("renaming into", path, e))
+    cmr_geometry::atomic::write_bytes(path, bytes).map_err(|e| match e {
+        cmr_geometry::GeometryError::Io {
+            action,
+            path,
+            source,
+        } => PhantomError::io(action, path, source),
+        other => PhantomError::Geometry {
+            what: path.display().to_string(),
+            source: other,
+        },
+    })
 }
 
 #[cfg(test)]
