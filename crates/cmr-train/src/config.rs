@@ -64,6 +64,13 @@ pub struct TrainConfig {
     pub batch_size: usize,
     /// Unlabelled images added to every batch by the multi-task strategy (ignored otherwise).
     pub unlabelled_per_batch: usize,
+    /// When set, long-axis images (2Ch, 3Ch, 4Ch) are drawn from a stream of their own: every
+    /// batch takes `batch_size` images of the other views (short axis) and this many
+    /// long-axis images, so that views with few images (one LA image per view and frame
+    /// against ~10 SA slices) still get a fixed share of every step and of the loss. `None`:
+    /// one stream over all views, in proportion to their images.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub long_axis_per_batch: Option<usize>,
     /// Adam.
     pub optimizer: AdamConfig,
     /// Learning-rate schedule over `steps`.
@@ -100,6 +107,7 @@ impl Default for TrainConfig {
             steps: 2000,
             batch_size: 8,
             unlabelled_per_batch: 8,
+            long_axis_per_batch: None,
             optimizer: AdamConfig::default(),
             schedule: LrSchedule::default(),
             epoch_steps: None,
@@ -156,6 +164,12 @@ impl TrainConfig {
         }
         if self.batch_size == 0 {
             return bad("batch size", "0".into());
+        }
+        if self.long_axis_per_batch == Some(0) {
+            return bad(
+                "long-axis images per batch",
+                "0 (use None for one stream)".into(),
+            );
         }
         if self.checkpoint_every == 0 || self.epoch_steps == Some(0) {
             return bad("checkpoint or epoch interval", "0 steps".into());

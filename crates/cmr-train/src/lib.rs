@@ -22,6 +22,9 @@
 //!    progress through a [`Reporter`], `log.csv`/`epochs.csv`/`run.json` per run.
 //! 6. [`evaluate_segmentation`] (per-structure metrics on the original grids),
 //!    [`evaluate_pretext`] (pretext Dice).
+//! 7. [`experiment`]: the few-shot experiment of the paper end to end (split, pretraining,
+//!    every n x draw x strategy, evaluation, `results.csv`, `summary.md`, plot, overlays),
+//!    resumable.
 //!
 //! ```
 //! use cmr_train::{LrSchedule, TrainConfig};
@@ -39,9 +42,12 @@ mod config;
 mod dataset;
 mod error;
 mod evaluate;
+pub mod experiment;
 mod loader;
+mod machine;
 mod normalize;
 mod optim;
+mod overlay;
 mod preprocess;
 mod report;
 mod resample;
@@ -50,6 +56,7 @@ mod seeds;
 mod serde_f64;
 mod store;
 mod tensorfile;
+mod text;
 mod trainer;
 
 pub use augment::{augment, centre_crop, AugmentConfig, AugmentDraw, TrainingSample};
@@ -70,10 +77,12 @@ pub use loader::{
     Batch, BatchPlanner, BatchSource, LoaderConfig, PlannedSample, Prefetcher, SegmentationBatch,
     StreamPlan,
 };
+pub use machine::{process_cpu_seconds, MachineInfo};
 pub use normalize::{
     percentile, percentile_normalize, stack_image_refs, stack_images, Normalization,
 };
 pub use optim::{Adam, AdamConfig, LrSchedule};
+pub use overlay::{panel_grid, render_labels, save_png, LabelOverlayStyle, LABEL_COLOURS};
 pub use preprocess::{prepare, LaCentre, PreparedSample, PreprocessConfig};
 pub use report::{
     Control, EpochRecord, NoReport, RecordingReporter, Reporter, RunStart, StepRecord,
@@ -82,4 +91,5 @@ pub use resample::{warp_bilinear, warp_nearest, Affine2};
 pub use runs::{finetune, pretrain, STRATEGY_NAMES};
 pub use seeds::{derive_seed, mix64};
 pub use store::{CacheMode, SampleStore};
+pub use text::{figure_font, FONT_ENV};
 pub use trainer::{build_network, BestRecord, RunOutcome, RunStatus, Timing};

@@ -1,5 +1,6 @@
 //! The one-call entry points: [`pretrain`] and [`finetune`].
 
+use cmr_geometry::View;
 use cmr_unet::{Checkpoint, HeadSpec, UNetConfig};
 
 use crate::config::{FinetuneConfig, PretrainConfig, RunDir, TrainConfig};
@@ -22,6 +23,18 @@ fn signature(d: &Dataset<'_>) -> String {
         d.len(),
         fnv1a(format!("{:?}{uids:?}", d.items()).as_bytes())
     )
+}
+
+/// The training streams of `data` and their images per batch: one stream, or the short-axis
+/// images and the long-axis images apart when `train.long_axis_per_batch` is set.
+fn view_streams<'a>(data: &Dataset<'a>, train: &TrainConfig) -> Vec<(Dataset<'a>, usize)> {
+    match train.long_axis_per_batch {
+        None => vec![(data.clone(), train.batch_size)],
+        Some(k) => vec![
+            (data.filter(|i| i.view == View::ShortAxis), train.batch_size),
+            (data.filter(|i| i.view != View::ShortAxis), k),
+        ],
+    }
 }
 
 /// The parts of a training configuration that change results (not threads, caching or
@@ -72,12 +85,15 @@ pub fn pretrain(
     let net = build_network(&network, config.train.seed, device)?;
     let pp = config.train.preprocess.clone();
     let cache = config.train.cache.clone();
-    let train_store = SampleStore::new(
-        train.without_labels(),
-        pp.clone(),
-        Some(task.clone()),
-        cache.clone(),
-    )?;
+    let train_stores = view_streams(&train.without_labels(), &config.train)
+        .into_iter()
+        .map(|(d, per)| {
+            Ok((
+                SampleStore::new(d, pp.clone(), Some(task.clone()), cache.clone())?,
+                per,
+            ))
+        })
+        .collect::<Result<Vec<_>, TrainError>>()?;
     let val_store = validation
         .map(|v| {
             SampleStore::new(
@@ -108,7 +124,7 @@ pub fn pretrain(
         pretext_weight: 1.0,
         segment: false,
         label_sets: train.label_sets().clone(),
-        streams: vec![(&train_store, config.train.batch_size)],
+        streams: train_stores.iter().map(|(s, per)| (s, *per)).collect(),
         validation: val_store.as_ref(),
         config: config.train.clone(),
         run: run.clone(),
@@ -127,9 +143,10 @@ pub fn pretrain(
 /// `seg_2ch`, `seg_4ch`: the label sets come with the data), plus the pretext head for
 /// `SslMultiTask`, whose batches add `config.train.unlabelled_per_batch` images of
 /// `unlabelled` (pretext loss only) to the `batch_size` labelled ones (segmentation +
-/// `lambda` x pretext loss). The architecture is the checkpoint's when `config.init` is given
-/// (for every strategy, so that all of them train the same network), else `config.network`.
-/// Outputs as [`pretrain`].
+/// `lambda` x pretext loss). With `config.train.long_axis_per_batch = Some(k)`, the labelled
+/// part of every batch is `batch_size` short-axis images plus `k` long-axis ones. The
+/// architecture is the checkpoint's when `config.init` is given (for every strategy, so that
+/// all of them train the same network), else `config.network`. Outputs as [`pretrain`].
 ///
 /// # Errors
 /// As [`pretrain`]; [`TrainError::Network`] when the checkpoint cannot be read;
@@ -181,12 +198,15 @@ pub fn finetune(
     let pp = config.train.preprocess.clone();
     let cache = config.train.cache.clone();
     let pretext_task = lambda.map(|_| task.clone());
-    let labelled_store = SampleStore::new(
-        labelled.clone(),
-        pp.clone(),
-        pretext_task.clone(),
-        cache.clone(),
-    )?;
+    let labelled_stores = view_streams(&labelled, &config.train)
+        .into_iter()
+        .map(|(d, per)| {
+            Ok((
+                SampleStore::new(d, pp.clone(), pretext_task.clone(), cache.clone())?,
+                per,
+            ))
+        })
+        .collect::<Result<Vec<_>, TrainError>>()?;
     let unlabelled_store = match (lambda, unlabelled) {
         (Some(_), Some(u)) if config.train.unlabelled_per_batch > 0 && !u.is_empty() => {
             Some(SampleStore::new(
@@ -208,7 +228,8 @@ pub fn finetune(
             )
         })
         .transpose()?;
-    let mut streams = vec![(&labelled_store, config.train.batch_size)];
+    let mut streams: Vec<(&SampleStore<'_>, usize)> =
+        labelled_stores.iter().map(|(s, per)| (s, *per)).collect();
     if let Some(u) = &unlabelled_store {
         streams.push((u, config.train.unlabelled_per_batch));
     }
