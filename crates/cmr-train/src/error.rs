@@ -79,6 +79,23 @@ pub enum TrainError {
         #[source]
         source: std::io::Error,
     },
+    /// A model file or run folder cannot be used for segmentation.
+    #[error("model {path}: {reason}")]
+    Model {
+        /// The checkpoint or run folder.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// A file could not be written through cmr-geometry (NIfTI volumes, atomic writes).
+    #[error("writing {path}")]
+    Geometry {
+        /// The file.
+        path: PathBuf,
+        /// cmr-geometry's error.
+        #[source]
+        source: Box<cmr_geometry::GeometryError>,
+    },
     /// A loader thread panicked or stopped unexpectedly.
     #[error("data loader: {reason}")]
     Loader {

@@ -25,6 +25,8 @@
 //! 7. [`experiment`]: the few-shot experiment of the paper end to end (split, pretraining,
 //!    every n x draw x strategy, evaluation, `results.csv`, `summary.md`, plot, overlays),
 //!    resumable.
+//! 8. [`segment`]: segmentation of new studies, label volumes in the study geometry, overlays
+//!    and LV/RV volumes, EF and LV mass.
 //!
 //! ```
 //! use cmr_train::{LrSchedule, TrainConfig};
@@ -52,6 +54,7 @@ mod preprocess;
 mod report;
 mod resample;
 mod runs;
+pub mod segment;
 mod seeds;
 mod serde_f64;
 mod store;
