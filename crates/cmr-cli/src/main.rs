@@ -1,10 +1,12 @@
 //! `cmr-ssl`: the command-line front end of the cmr-ssl crates.
 
 mod demo;
+mod experiment;
 mod finetune;
 mod labels;
 mod phantom;
 mod pretrain;
+mod segment;
 mod training_common;
 
 use clap::{Parser, Subcommand};
@@ -30,6 +32,12 @@ enum Command {
     Pretrain(Box<pretrain::PretrainArgs>),
     /// Fine-tune for segmentation on N labelled subjects with a transfer strategy.
     Finetune(Box<finetune::FinetuneArgs>),
+    /// The few-shot experiment: pretrain once, fine-tune every n x draw x strategy, evaluate,
+    /// write results.csv, summary.md, dice_vs_n.png and overlays (resumes when rerun).
+    Experiment(Box<experiment::ExperimentArgs>),
+    /// Segment new studies with a fine-tuned run: NIfTI label volumes, overlays, and LV/RV
+    /// volumes, ejection fractions and LV mass (report.json, report.csv).
+    Segment(Box<segment::SegmentArgs>),
 }
 
 fn main() -> std::process::ExitCode {
@@ -40,6 +48,8 @@ fn main() -> std::process::ExitCode {
         Command::Labels(args) => labels::run(&args),
         Command::Pretrain(args) => pretrain::run(&args),
         Command::Finetune(args) => finetune::run(&args),
+        Command::Experiment(args) => experiment::run(&args),
+        Command::Segment(args) => segment::run(&args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
