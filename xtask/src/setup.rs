@@ -28,7 +28,15 @@ pub struct BuildEnv {
 impl BuildEnv {
     /// Exports the environment to a child command.
     pub fn apply(&self, cmd: &mut Command) {
-        cmd.env("LIBTORCH", &self.libtorch)
+        // The cached wheel goes by the checkout link, the very value .cargo/config.toml gives
+        // plain `cargo` commands: torch-sys reruns its build (minutes of C++) whenever LIBTORCH
+        // changes, so xtask and plain builds sharing target/ must see the same string.
+        let libtorch = if self.user_libtorch {
+            self.libtorch.clone()
+        } else {
+            links_dir().join("libtorch")
+        };
+        cmd.env("LIBTORCH", libtorch)
             .env("CMR_SSL_PYDICOM_TEST_FILES", &self.pydicom_test_files)
             .env("CMR_SSL_CACHE", &self.cache)
             // The torch-sys build must not be steered elsewhere by a stray setting.
