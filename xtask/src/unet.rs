@@ -92,7 +92,10 @@ pub fn parity(args: &[String]) -> TaskResult<()> {
             .map_err(|e| TaskError(format!("cannot list {}: {e}", dir.display())))?;
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
-            if name.starts_with("torch_") && name.ends_with(".safetensors") {
+            // PyTorch's weights and outputs (torch_*), and our weights whose PyTorch outputs
+            // torch_on_ours_* holds (ours_<case>.safetensors; our own ours_*_io stay out).
+            let ours_weights = name.starts_with("ours_") && !name.ends_with("_io.safetensors");
+            if (name.starts_with("torch_") || ours_weights) && name.ends_with(".safetensors") {
                 std::fs::copy(entry.path(), fixtures.join(&name))
                     .map_err(|e| TaskError(format!("cannot copy {name}: {e}")))?;
                 eprintln!("fixture updated: {FIXTURES_DIR}/{name}");
@@ -106,11 +109,13 @@ pub fn parity(args: &[String]) -> TaskResult<()> {
     Ok(())
 }
 
-/// `cargo xtask bench-unet [--threads N] [--seconds S] [--rounds R] [--out DIR]`: R
-/// alternating rounds of cmr-unet and PyTorch (the machine may be shared, so each side's best
-/// round counts), then the comparison table.
+/// `cargo xtask bench-unet [--threads 1,2] [--seconds S] [--formats F,..] [--out DIR]`:
+/// builds the Rust side (release) and lets `peers/unet_bench.py` alternate single steps of
+/// PyTorch and cmr-unet (the example in `--serve` mode) case by case, at each thread count, so
+/// that other work on a shared machine slows both sides alike; table and
+/// DIR/unet_bench.{json,csv,md}.
 pub fn bench(args: &[String]) -> TaskResult<()> {
-    let flags = parse_flags(args, &["--threads", "--seconds", "--rounds", "--out"], &[])?;
+    let flags = parse_flags(args, &["--threads", "--seconds", "--formats", "--out"], &[])?;
     let get = |name: &str, default: &str| {
         flags
             .iter()
@@ -118,48 +123,51 @@ pub fn bench(args: &[String]) -> TaskResult<()> {
             .and_then(|(_, v)| v.clone())
             .unwrap_or_else(|| default.to_string())
     };
-    let (threads, seconds) = (get("--threads", "2"), get("--seconds", "2"));
-    let rounds: usize = get("--rounds", "3")
-        .parse()
-        .map_err(|e| TaskError(format!("--rounds: {e}")))?;
-    if rounds == 0 {
-        return fail("--rounds must be at least 1");
+    let threads = get("--threads", "1,2");
+    if threads
+        .split(',')
+        .any(|t| t.parse::<u32>().map_or(true, |n| n == 0))
+    {
+        return fail(format!(
+            "--threads takes thread counts such as 2 or 1,2, not `{threads}`"
+        ));
     }
+    let seconds = get("--seconds", "3");
     let dir = out_dir(&flags, "unet-bench")?;
-    for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if name.ends_with(".json") {
-            let _ = std::fs::remove_file(entry.path());
-        }
-    }
     let env = setup::run()?;
-    let script = format!("{PEERS_DIR}/unet_bench.py");
-    for round in 1..=rounds {
-        let ours = path_str(&dir.join(format!("cmr_unet_r{round}.json")))?;
-        let theirs = path_str(&dir.join(format!("pytorch_r{round}.json")))?;
-        example(
-            &env,
+    crate::cargo(
+        &env,
+        &[
+            "build",
+            "--release",
+            "--quiet",
+            "-p",
+            "cmr-unet",
+            "--example",
             "unet_bench",
-            &[
-                "--threads",
-                &threads,
-                "--seconds",
-                &seconds,
-                "--json",
-                &ours,
-            ],
-        )?;
-        peers::run_script(
-            &script,
-            &[
-                "--threads".into(),
-                threads.clone(),
-                "--seconds".into(),
-                seconds.clone(),
-                "--json".into(),
-                theirs,
-            ],
-        )?;
+        ],
+        &[],
+    )?;
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"));
+    let binary = target.join("release/examples/unet_bench");
+    if !binary.exists() {
+        return fail(format!("the build left no {}", binary.display()));
     }
-    peers::run_script(&script, &["--report".into(), path_str(&dir)?])
+    peers::run_script(
+        &format!("{PEERS_DIR}/unet_bench.py"),
+        &[
+            "--ours".into(),
+            path_str(&binary)?,
+            "--threads".into(),
+            threads,
+            "--seconds".into(),
+            seconds,
+            "--formats".into(),
+            get("--formats", "contiguous,channels_last"),
+            "--out".into(),
+            path_str(&dir)?,
+        ],
+    )
 }

@@ -1,20 +1,24 @@
-"""The PyTorch half of `cargo xtask bench-unet`: the same cases, loop and statistics as
-crates/cmr-unet/examples/unet_bench.rs, on the identical model (unet_torch.py).
+"""The PyTorch half of `cargo xtask bench-unet`: the identical model (unet_torch.py), the same
+cases and steps as crates/cmr-unet/examples/unet_bench.rs, measured *paired*.
 
-    python unet_bench.py [--threads 2] [--seconds 3] [--json PATH]
-    python unet_bench.py --report DIR
+    python unet_bench.py --ours PATH/TO/unet_bench [--threads 1,2] [--seconds 3]
+        [--formats contiguous,channels_last] [--out DIR]
 
-`cargo xtask bench-unet` alternates rounds of both implementations (DIR/cmr_unet_r<i>.json,
-DIR/pytorch_r<i>.json) on the shared machine; --report takes, per case and side, the best
-over the rounds of the median step time, the fastest step and the CPU time per step (the last
-two are the least disturbed by other work), prints cmr-unet's throughput divided by PyTorch's
-for each (> 1: cmr-unet faster), and writes DIR/report.json.
+It starts the Rust example with `--serve` and, for every case, alternates one PyTorch step
+and one cmr-unet step (in ABBA order) until `--seconds` of PyTorch steps have passed (at least
+6 pairs). The two never run at the same time, and on a machine shared with other work both
+see the same background load, so the per-pair ratio (PyTorch step time / cmr-unet step time
+= cmr-unet throughput / PyTorch throughput) is robust where absolute times are not. Both
+sides use the same thread count (one server per count). Prints a table and writes
+DIR/unet_bench.{json,csv,md}.
 """
 
 import argparse
-import glob
+import csv
 import json
 import os
+import statistics
+import subprocess
 import sys
 import time
 
@@ -33,135 +37,222 @@ CONFIG = {
     "heads": [{"name": "positions", "channels": 10}],
 }
 CASES = [("train", 8, 128), ("train", 8, 192), ("infer", 1, 128), ("infer", 1, 192)]
+FORMATS = [("contiguous", torch.contiguous_format), ("channels_last", torch.channels_last)]
 
 
-def timed(seconds, step):
+def torch_case(fmt, kind, batch, size):
+    """A step function for the PyTorch model, warmed up like the Rust one."""
+    torch.manual_seed(0)
+    model = UNet(CONFIG).to(memory_format=fmt)
+    x = torch.randn(batch, 1, size, size).contiguous(memory_format=fmt)
+    if kind == "train":
+        y = torch.randint(0, 10, (batch, size, size))
+        opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+        model.train()
+
+        def step():
+            t = time.perf_counter()
+            opt.zero_grad(set_to_none=True)
+            loss = F.cross_entropy(model(x)["positions"], y)
+            loss.backward()
+            opt.step()
+            return time.perf_counter() - t
+
+    else:
+        model.eval()
+
+        def step():
+            t = time.perf_counter()
+            with torch.no_grad():
+                model(x)
+            return time.perf_counter() - t
+
     for _ in range(2):
         step()
-    times = []
-    cpu_start = time.process_time()
-    start = time.perf_counter()
-    while len(times) < 5 or time.perf_counter() - start < seconds:
-        t = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - t)
-    cpu = (time.process_time() - cpu_start) / len(times)
-    times.sort()
-    return times[len(times) // 2], times[0], cpu, len(times)
+    return step
+
+
+class Ours:
+    """The Rust example in --serve mode."""
+
+    def __init__(self, binary, threads):
+        self.proc = subprocess.Popen(
+            [binary, "--serve", "--threads", str(threads)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+
+    def ask(self, line):
+        self.proc.stdin.write(line + "\n")
+        self.proc.stdin.flush()
+        answer = self.proc.stdout.readline().strip()
+        if not answer:
+            sys.exit(f"cmr-unet bench server stopped (exit {self.proc.wait()}) after `{line}`")
+        return answer
+
+    def case(self, fmt_name, kind, batch, size):
+        if self.ask(f"case {fmt_name} {kind} {batch} {size}") != "ready":
+            sys.exit("cmr-unet bench server did not get ready")
+
+    def step(self):
+        return float(self.ask("step"))
+
+    def close(self):
+        self.proc.stdin.write("quit\n")
+        self.proc.stdin.flush()
+        self.proc.wait()
+
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown CPU"
+
+
+def paired(ours, step_torch, seconds):
+    """Alternates single steps (ABBA) until `seconds` of PyTorch steps, at least 6 pairs."""
+    t_ours, t_torch = [], []
+    spent = 0.0
+    while len(t_ours) < 6 or spent < seconds:
+        if len(t_ours) % 2 == 0:
+            t_torch.append(step_torch())
+            t_ours.append(ours.step())
+        else:
+            t_ours.append(ours.step())
+            t_torch.append(step_torch())
+        spent += t_torch[-1]
+    return t_ours, t_torch
+
+
+def measure(binary, threads, seconds, formats):
+    """Every case at one thread count; returns the table rows."""
+    torch.set_num_threads(threads)
+    ours = Ours(binary, threads)
+    rows = []
+    for fmt_name, fmt in formats:
+        for kind, batch, size in CASES:
+            step_torch = torch_case(fmt, kind, batch, size)
+            ours.case(fmt_name, kind, batch, size)
+            t_ours, t_torch = paired(ours, step_torch, seconds)
+            ratios = sorted(t / o for t, o in zip(t_torch, t_ours))
+            q = statistics.quantiles(ratios, n=4)
+            mo, mt = statistics.median(t_ours), statistics.median(t_torch)
+            row = {
+                "threads": threads,
+                "memory_format": fmt_name,
+                "case": f"{kind}_b{batch}_{size}",
+                "batch": batch,
+                "pairs": len(ratios),
+                "cmr_unet_median_s": mo,
+                "pytorch_median_s": mt,
+                "cmr_unet_fastest_s": min(t_ours),
+                "pytorch_fastest_s": min(t_torch),
+                "ratio_median": statistics.median(ratios),
+                "ratio_quartiles": [q[0], q[2]],
+            }
+            rows.append(row)
+            print(format_row(row), flush=True)
+            del step_torch
+    ours.close()
+    return rows
+
+
+HEADER = (
+    f"{'thr':>3} {'memory format':14} {'case':14} {'pairs':>5} {'ours ms':>9} {'torch ms':>9} "
+    f"{'ours img/s':>10} {'torch img/s':>11} {'ratio':>6} {'ratio IQR':>12}"
+)
+
+
+def format_row(r):
+    mo, mt, b = r["cmr_unet_median_s"], r["pytorch_median_s"], r["batch"]
+    q = r["ratio_quartiles"]
+    return (
+        f"{r['threads']:3d} {r['memory_format']:14} {r['case']:14} {r['pairs']:5d} "
+        f"{mo * 1e3:9.2f} {mt * 1e3:9.2f} {b / mo:10.1f} {b / mt:11.1f} "
+        f"{r['ratio_median']:6.2f} {q[0]:5.2f}-{q[1]:<5.2f}"
+    )
+
+
+def write_outputs(out_dir, doc):
+    os.makedirs(out_dir, exist_ok=True)
+    with open(os.path.join(out_dir, "unet_bench.json"), "w") as f:
+        json.dump(doc, f, indent=2)
+    fields = [
+        "threads", "memory_format", "case", "batch", "pairs", "cmr_unet_median_s",
+        "pytorch_median_s", "cmr_unet_fastest_s", "pytorch_fastest_s", "ratio_median",
+        "ratio_q1", "ratio_q3",
+    ]
+    with open(os.path.join(out_dir, "unet_bench.csv"), "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(fields)
+        for r in doc["rows"]:
+            w.writerow(
+                [r[k] for k in fields[:-2]] + [r["ratio_quartiles"][0], r["ratio_quartiles"][1]]
+            )
+    lines = [
+        f"cmr-unet vs PyTorch {doc['pytorch']} on {doc['cpu']} ({doc['cpus']} CPUs), "
+        f"load average {doc['load_average_before'][0]:.2f} before, "
+        f"{doc['load_average_after'][0]:.2f} after; paired steps, ratio = PyTorch step time / "
+        "cmr-unet step time (> 1: cmr-unet faster), median over pairs, quartiles in brackets.",
+        "",
+        "| threads | memory format | case | pairs | cmr-unet | PyTorch | ratio (IQR) |",
+        "|---:|---|---|---:|---:|---:|---|",
+    ]
+    for r in doc["rows"]:
+        mo, mt, b = r["cmr_unet_median_s"], r["pytorch_median_s"], r["batch"]
+        if r["case"].startswith("train"):
+            ours, theirs = f"{b / mo:.1f} img/s", f"{b / mt:.1f} img/s"
+        else:
+            ours, theirs = f"{mo * 1e3:.1f} ms", f"{mt * 1e3:.1f} ms"
+        q = r["ratio_quartiles"]
+        lines.append(
+            f"| {r['threads']} | {r['memory_format']} | {r['case']} | {r['pairs']} | {ours} | "
+            f"{theirs} | {r['ratio_median']:.2f} ({q[0]:.2f}-{q[1]:.2f}) |"
+        )
+    with open(os.path.join(out_dir, "unet_bench.md"), "w") as f:
+        f.write("\n".join(lines) + "\n")
 
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--ours", required=True, help="the built unet_bench example")
+    ap.add_argument("--threads", default="1,2", help="thread counts, comma-separated")
     ap.add_argument("--seconds", type=float, default=3.0)
-    ap.add_argument("--json")
-    ap.add_argument("--report")
+    ap.add_argument("--formats", default="contiguous,channels_last")
+    ap.add_argument("--out", default=".")
     args = ap.parse_args()
-    if args.report:
-        report(args.report)
-        return
-    torch.set_num_threads(args.threads)
-    rows = []
-    for fmt_name, fmt in [("contiguous", torch.contiguous_format), ("channels_last", torch.channels_last)]:
-        for kind, batch, size in CASES:
-            torch.manual_seed(0)
-            model = UNet(CONFIG).to(memory_format=fmt)
-            x = torch.randn(batch, 1, size, size).contiguous(memory_format=fmt)
-            if kind == "train":
-                y = torch.randint(0, 10, (batch, size, size))
-                opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-                model.train()
-
-                def step():
-                    opt.zero_grad(set_to_none=True)
-                    loss = F.cross_entropy(model(x)["positions"], y)
-                    loss.backward()
-                    opt.step()
-
-            else:
-                model.eval()
-
-                def step():
-                    with torch.no_grad():
-                        model(x)
-
-            median, fastest, cpu, iterations = timed(args.seconds, step)
-            name = f"{kind}_b{batch}_{size}"
-            print(
-                f"PyTorch   {fmt_name:13} {name:15} median {median * 1e3:8.2f} ms "
-                f"({batch / median:6.1f} images/s), fastest {fastest * 1e3:8.2f} ms, "
-                f"CPU {cpu * 1e3:8.2f} ms/iter ({iterations} iterations)"
-            )
-            rows.append(
-                {
-                    "memory_format": fmt_name,
-                    "case": name,
-                    "batch": batch,
-                    "median_s": median,
-                    "min_s": fastest,
-                    "cpu_s": cpu,
-                    "images_per_s": batch / median,
-                    "iterations": iterations,
-                }
-            )
-    doc = {"implementation": f"PyTorch {torch.__version__}", "threads": torch.get_num_threads(), "results": rows}
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(doc, f, indent=2)
-
-
-def best_of(paths):
-    """(memory format, case) -> best (median, fastest, CPU-time) images/s over the files, and
-    the thread counts seen."""
-    best, threads = {}, set()
-    for path in paths:
-        with open(path) as f:
-            doc = json.load(f)
-        threads.add(doc["threads"])
-        for r in doc["results"]:
-            key = (r["memory_format"], r["case"])
-            cpu = r["batch"] / r["cpu_s"] if r.get("cpu_s") else float("nan")
-            new = (r["batch"] / r["median_s"], r["batch"] / r["min_s"], cpu)
-            old = best.get(key, (0.0, 0.0, 0.0))
-            best[key] = tuple(max(a, b) if b == b else a for a, b in zip(old, new))
-    return best, threads
-
-
-def report(out_dir):
-    ours_files = sorted(glob.glob(os.path.join(out_dir, "cmr_unet_r*.json")))
-    torch_files = sorted(glob.glob(os.path.join(out_dir, "pytorch_r*.json")))
-    if not ours_files or not torch_files:
-        sys.exit(f"no cmr_unet_r*.json / pytorch_r*.json in {out_dir}")
-    ours, ours_threads = best_of(ours_files)
-    theirs, their_threads = best_of(torch_files)
-    if ours_threads != their_threads or len(ours_threads) != 1:
-        print(f"warning: thread counts differ: cmr-unet {ours_threads}, PyTorch {their_threads}")
-    rounds = min(len(ours_files), len(torch_files))
+    thread_counts = [int(t) for t in args.threads.split(",") if t]
+    wanted = args.formats.split(",")
+    formats = [f for f in FORMATS if f[0] in wanted]
+    if not thread_counts or len(formats) != len(wanted):
+        sys.exit(f"bad --threads {args.threads!r} or --formats {args.formats!r}")
     print(
-        f"\ncmr-unet / PyTorch {torch.__version__} throughput in images/s, {sorted(ours_threads)} "
-        f"threads, best of {rounds} alternating rounds (ratio > 1.00: cmr-unet faster)"
+        f"cmr-unet vs PyTorch {torch.__version__} on {cpu_model()} ({os.cpu_count()} CPUs), "
+        "paired steps (ratio = PyTorch step time / cmr-unet step time; > 1.00: cmr-unet "
+        "faster; median over pairs and interquartile range)"
     )
-    print("  wall = best median wall time per step; fastest = best single step; cpu = CPU time per")
-    print("  step, all threads (time spent preempted by other work does not count)")
-    print(
-        f"{'memory format':14} {'case':14} {'wall: ours':>10} {'PyTorch':>8} {'ratio':>6}"
-        f" {'fastest: ours':>14} {'PyTorch':>8} {'ratio':>6} {'cpu: ours':>10} {'PyTorch':>8} {'ratio':>6}"
-    )
+    print(HEADER)
+    before = os.getloadavg()
     rows = []
-    for key in sorted(ours, key=lambda k: (k[0] != "contiguous", k[1])):
-        if key not in theirs:
-            continue
-        o, t = ours[key], theirs[key]
-        row = {"memory_format": key[0], "case": key[1]}
-        for i, what in enumerate(["median", "fastest", "cpu"]):
-            row[what] = {"cmr_unet_images_per_s": o[i], "pytorch_images_per_s": t[i], "ratio": o[i] / t[i]}
-        rows.append(row)
-        print(
-            f"{key[0]:14} {key[1]:14} {o[0]:10.1f} {t[0]:8.1f} {o[0] / t[0]:6.2f}"
-            f" {o[1]:14.1f} {t[1]:8.1f} {o[1] / t[1]:6.2f} {o[2]:10.1f} {t[2]:8.1f} {o[2] / t[2]:6.2f}"
-        )
-    with open(os.path.join(out_dir, "report.json"), "w") as f:
-        json.dump({"rounds": rounds, "threads": sorted(ours_threads), "rows": rows}, f, indent=2)
+    for threads in thread_counts:
+        rows += measure(args.ours, threads, args.seconds, formats)
+    doc = {
+        "pytorch": torch.__version__,
+        "cpu": cpu_model(),
+        "cpus": os.cpu_count(),
+        "seconds_per_case": args.seconds,
+        "load_average_before": before,
+        "load_average_after": os.getloadavg(),
+        "rows": rows,
+    }
+    write_outputs(args.out, doc)
+    print(f"written: {os.path.join(args.out, 'unet_bench.{json,csv,md}')}")
 
 
 if __name__ == "__main__":

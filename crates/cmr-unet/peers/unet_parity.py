@@ -6,6 +6,9 @@
    export`): builds the PyTorch model from the stored configuration, loads the weights with
    `load_state_dict`, replays `ours_<case>_io.safetensors` (eval logits, then one training
    forward + backward: train logits, gradients, BatchNorm running statistics) and compares.
+   Writes what PyTorch computed to `DIR/torch_on_ours_<case>_io.safetensors`, so that
+   `cargo test` can check this direction without Python (fixtures: `ours_<case>.safetensors`
+   and that file).
 2. Writes `DIR/torch_<case>.safetensors` (the state dict of a PyTorch-initialised model of the
    same configuration, `num_batches_tracked` included, as PyTorch saves it) and
    `DIR/torch_<case>_io.safetensors` (what PyTorch computes with it), for the Rust side to
@@ -94,7 +97,10 @@ def main():
         model = UNet(cfg)
         load_ours(model, load_file(weights_path))
         expected = load_file(io_path)
-        diffs, missing = compare(record(model, expected["input"]), expected)
+        theirs = record(model, expected["input"])
+        diffs, missing = compare(theirs, expected)
+        # What PyTorch computed from our weights, for the Rust side's fixture test.
+        save_file(theirs, os.path.join(out_dir, f"torch_on_ours_{case}_io.safetensors"))
         ok &= summary("cmr-unet -> PyTorch", case, diffs, missing)
 
         # PyTorch -> cmr-unet: a PyTorch-initialised model with perturbed BatchNorm.

@@ -196,8 +196,9 @@ impl View for &HostTensor {
     }
 }
 
-/// Writes `bytes` to `path` through a temporary file in the same folder and a rename, so
-/// that `path` is either the old file or the complete new one, never a partial write.
+/// Writes `bytes` to `path` through a temporary file in the same folder (synced) and a rename,
+/// then syncs the folder, so that `path` is either the old file or the complete new one, never
+/// a partial write, and the new one survives a crash once this returns.
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), UNetError> {
     static COUNTER: AtomicUsize = AtomicUsize::new(0);
     let io = |source| UNetError::Io {
@@ -225,7 +226,24 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), UNetError> {
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
-    result.map_err(io)
+    result.map_err(io)?;
+    sync_parent_folder(path).map_err(io)
+}
+
+/// Makes a rename in `path`'s folder durable: without syncing the folder, a crash after the
+/// rename may leave the old name (or none) on disk although the file's data was synced.
+fn sync_parent_folder(path: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        let parent = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        std::fs::File::open(parent)?.sync_all()?;
+    }
+    #[cfg(not(unix))]
+    let _ = path; // folders cannot be opened for syncing there; the rename is what we have
+    Ok(())
 }
 
 impl UNet {
@@ -690,5 +708,16 @@ mod tests {
             })
             .count();
         assert_eq!(leftovers, 0);
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn the_folder_of_a_save_is_synced_even_for_a_bare_file_name() {
+        // A bare name lives in the current folder, which is what gets synced.
+        sync_parent_folder(Path::new("net.safetensors")).unwrap();
+        let dir = Scratch::new("sync");
+        sync_parent_folder(&dir.path("net.safetensors")).unwrap();
+        // A folder that is not there cannot be synced: the error reaches the caller.
+        assert!(sync_parent_folder(&dir.path("absent/net.safetensors")).is_err());
     }
 }

@@ -2,7 +2,9 @@
 //! `peers/unet_parity.py` (`cargo xtask unet-parity --update-fixtures`) from PyTorch-initialised
 //! models of the same architecture (`peers/unet_torch.py`, torch 2.13.0): their state dicts as
 //! PyTorch saves them, and what PyTorch computed from one input (eval logits, training-mode
-//! logits, gradients of a loss, BatchNorm running statistics after that forward).
+//! logits, gradients of a loss, BatchNorm running statistics after that forward); and, the
+//! other way round, weights cmr-unet saved (`ours_<case>`) with what PyTorch computed after
+//! loading them (`torch_on_ours_<case>_io`).
 
 mod support;
 
@@ -35,6 +37,38 @@ fn pytorch_weights_give_pytorch_outputs_gradients_and_statistics() {
             c.missing
         );
         // Every kind of record is there, so none is compared vacuously.
+        for prefix in ["eval.", "train.", "grad.", "after_train."] {
+            assert!(
+                c.max_abs.keys().any(|k| k.starts_with(prefix)),
+                "{case}: no {prefix}* record"
+            );
+        }
+        let (key, worst) = c.worst();
+        assert!(
+            worst <= parity::TOLERANCE,
+            "{case}: {key} differs from PyTorch by {worst:e}"
+        );
+    }
+}
+
+#[test]
+fn our_weights_give_in_pytorch_what_they_give_in_ours() {
+    // The other direction: `ours_<case>.safetensors` was saved by cmr-unet
+    // (`examples/unet_parity.rs export`), loaded by PyTorch with `load_state_dict`, and
+    // `torch_on_ours_<case>_io.safetensors` is what PyTorch computed with it. A tensor PyTorch
+    // put in the wrong slot (or a layout it read differently) would show here.
+    tch::set_num_threads(1);
+    for case in CASES {
+        let c = parity::compare(
+            &fixture(&format!("ours_{case}.safetensors")),
+            &fixture(&format!("torch_on_ours_{case}_io.safetensors")),
+        )
+        .unwrap();
+        assert!(
+            c.missing.is_empty(),
+            "{case}: unmatched keys {:?}",
+            c.missing
+        );
         for prefix in ["eval.", "train.", "grad.", "after_train."] {
             assert!(
                 c.max_abs.keys().any(|k| k.starts_with(prefix)),
