@@ -39,7 +39,10 @@ Commands:
   setup      install libtorch (PyPI torch==2.13.0) and the pinned test corpus into the cache,
              and point this checkout's build at them (reuses a valid cache)
   test       setup if needed, then run every workspace test (the README's test command)
-  demo       setup if needed, then run the main end-to-end job
+  demo [ARGS]
+             setup if needed, then the quick few-shot experiment on a 50-subject phantom
+             cohort (cmr-ssl experiment, ~10 min on 2 cores) into target/experiment-quick;
+             ARGS go to cmr-ssl experiment (e.g. --out DIR); rerunning resumes
   ci         fmt --check, clippy -D warnings, rustdoc -D warnings, test, benchmark smoke run
   peers      install the pinned Python peers (pydicom, medpy, monai, scipy) into the cache venv
   where      print the cache locations in use
@@ -58,10 +61,9 @@ Commands:
   unet-parity [--out DIR] [--update-fixtures]
              cmr-unet vs the same U-Net in PyTorch: weights both ways, outputs within 1e-5
              (--update-fixtures refreshes crates/cmr-unet/tests/fixtures from PyTorch)
-  bench-unet [--threads 1,2] [--seconds S] [--formats contiguous,channels_last] [--out DIR]
-             U-Net training step and inference speed, cmr-unet vs PyTorch, steps of both
-             alternated so a shared machine's load hits both alike (default 1 and 2 threads,
-             3 s per case; table and unet_bench.{json,csv,md} in target/unet-bench)
+  bench-unet [--threads N] [--seconds S] [--rounds R] [--out DIR]
+             U-Net training step and inference speed, cmr-unet vs PyTorch (default 2 threads,
+             2 s per case, best of 3 alternating rounds; results in target/unet-bench)
   phantom-check [cmr-ssl phantom options]
              generate a small phantom cohort (target/phantom-check) and read every DICOM and
              NIfTI file back with pydicom and SimpleITK against the manifests
@@ -152,11 +154,41 @@ fn test(extra: &[String]) -> TaskResult<()> {
     cargo(&env, &args, &[("CMR_SSL_REQUIRE_CORPUS", "1")])
 }
 
+/// Output folder of `cargo xtask demo` (under the workspace root) unless `--out` is given.
+const DEMO_OUT: &str = "target/experiment-quick";
+
+/// The quick few-shot experiment on a 50-subject phantom cohort (about 10 minutes on 2 CPU
+/// cores); a second call resumes or, when finished, only prints where the results are.
 fn demo(extra: &[String]) -> TaskResult<()> {
     let env = setup::run()?;
-    let mut args = vec!["run", "--release", "-p", "cmr-cli", "--", "demo"];
+    let mut args = vec![
+        "run",
+        "--release",
+        "-p",
+        "cmr-cli",
+        "--",
+        "experiment",
+        "--phantom",
+        "50",
+        "--preset",
+        "quick",
+    ];
+    let custom_out = extra
+        .iter()
+        .any(|a| a == "--out" || a.starts_with("--out="));
+    if !custom_out {
+        args.extend(["--out", DEMO_OUT]);
+    }
     args.extend(extra.iter().map(String::as_str));
-    cargo(&env, &args, &[])
+    cargo(&env, &args, &[])?;
+    if !custom_out {
+        let out = workspace_root().join(DEMO_OUT);
+        eprintln!(
+            "results: {} (summary.md, dice_vs_n.png, results.csv, overlays/, run.json)",
+            out.display()
+        );
+    }
+    Ok(())
 }
 
 fn ci() -> TaskResult<()> {
