@@ -38,14 +38,20 @@ fn volumes_of_the_ground_truth_labels_match_the_phantom_manifest() {
         assert_eq!(sa.frames(), 4);
         let g = sa.stack_geometry().unwrap();
         let voxel = config.pixel_spacing_mm.powi(2) * config.sa_slice_spacing_mm / 1000.0;
-        assert!((g.voxel_ml().unwrap() - voxel).abs() < 1e-6 * voxel, "{g:?}");
+        assert!(
+            (g.voxel_ml().unwrap() - voxel).abs() < 1e-6 * voxel,
+            "{g:?}"
+        );
         let f = cardiac_function(sa.labels.view(), &g, &SaLabels::default()).unwrap();
         for (phase, v) in f.lv_volume_per_frame_ml.iter().enumerate() {
             let count: usize = study
                 .short_axis()
                 .map(|s| s.label(phase).iter().filter(|&&l| l == 1).count())
                 .sum();
-            assert!((v - count as f64 * voxel).abs() < 1e-6 * v, "{v} vs {count} x {voxel}");
+            assert!(
+                (v - count as f64 * voxel).abs() < 1e-6 * v,
+                "{v} vs {count} x {voxel}"
+            );
         }
         assert_eq!(f.es_frame, m.es_phase, "subject {index}: {f:?}");
         let v = &m.volumes;
