@@ -94,6 +94,8 @@ pub fn run(args: &SegmentArgs) -> anyhow::Result<()> {
     };
     let model = SegmentationModel::load(&args.model, device)
         .with_context(|| format!("loading --model {}", args.model.display()))?;
+    // The phantom's analytic volumes (its manifest), printed and reported beside the measures.
+    let mut phantom_truth = None;
     let loaded = match (args.phantom_subject, &args.study) {
         (Some(k), _) => {
             let base = if args.phantom_full {
@@ -106,8 +108,9 @@ pub fn run(args: &SegmentArgs) -> anyhow::Result<()> {
                 ..base
             };
             config.validate().context("phantom configuration")?;
-            let subject = Subject::new(&config, args.phantom_seed, k)?;
-            Loaded::Memory(subject.render().to_memory_source())
+            let study = Subject::new(&config, args.phantom_seed, k)?.render();
+            phantom_truth = Some(study.manifest.volumes.clone());
+            Loaded::Memory(study.to_memory_source())
         }
         (None, Some(dir)) => load(
             &DataArgs {
@@ -187,6 +190,17 @@ pub fn run(args: &SegmentArgs) -> anyhow::Result<()> {
                         r.measures.lv_ef_percent, r.measures.rv_ef_percent
                     ));
                 }
+                if let Some(t) = &phantom_truth {
+                    line.push_str(&format!(
+                        " | phantom truth: LV EDV {:.1} ml, ESV {:.1} ml, EF {:.1} %, mass {:.1} g, \
+                         RV EF {:.1} %",
+                        t.lv_edv_ml,
+                        t.lv_esv_ml,
+                        100.0 * t.lv_ef,
+                        t.lv_mass_g,
+                        100.0 * t.rv_ef
+                    ));
+                }
                 line
             }
             (None, _) => report.notes.join("; "),
@@ -207,6 +221,7 @@ pub fn run(args: &SegmentArgs) -> anyhow::Result<()> {
         "phantom_subject": args.phantom_subject.map(|k| serde_json::json!({
             "index": k, "seed": args.phantom_seed, "phases": args.phantom_phases,
             "full": args.phantom_full,
+            "manifest_volumes": phantom_truth,
         })),
         "preprocess": model.preprocess(),
         "label_sets": model.label_sets(),
