@@ -35,8 +35,8 @@ pub struct ExperimentArgs {
     preset: Preset,
     /// Output folder. An experiment interrupted in it resumes when the same command runs
     /// again (finished runs are skipped); a folder holding anything else is refused.
-    #[arg(long)]
-    out: PathBuf,
+    #[arg(long, required_unless_present = "print_config")]
+    out: Option<PathBuf>,
     /// Seed of the split, the draws and the runs (default: the preset's); also the phantom
     /// cohort seed unless --phantom-seed is given.
     #[arg(long)]
@@ -44,14 +44,31 @@ pub struct ExperimentArgs {
     /// Fine-tuning runs trained at the same time (default: the preset's).
     #[arg(long)]
     parallel: Option<usize>,
+    /// The whole experiment configuration as JSON (as `--print-config` writes it), used
+    /// instead of the preset; --seed, --parallel and --finetune-steps still apply on top.
+    #[arg(long, value_name = "FILE", conflicts_with = "preset")]
+    config: Option<PathBuf>,
+    /// Optimiser steps of every fine-tuning run (default: the preset's or the config's).
+    #[arg(long)]
+    finetune_steps: Option<u64>,
+    /// Print the configuration that would run, as JSON, and exit (edit it and pass it back
+    /// with --config).
+    #[arg(long)]
+    print_config: bool,
 }
 
 /// Runs (or resumes) the experiment and prints where the summary is.
 pub fn run(args: &ExperimentArgs) -> anyhow::Result<()> {
-    let mut config = match args.preset {
-        Preset::Quick => ExperimentConfig::quick(),
-        Preset::Paper => ExperimentConfig::paper(),
+    let mut config = match &args.config {
+        Some(path) => read_config(path)?,
+        None => match args.preset {
+            Preset::Quick => ExperimentConfig::quick(),
+            Preset::Paper => ExperimentConfig::paper(),
+        },
     };
+    if let Some(steps) = args.finetune_steps {
+        config.finetune.steps = steps;
+    }
     if let Some(seed) = args.seed {
         config.seed = seed;
     }
@@ -63,8 +80,16 @@ pub fn run(args: &ExperimentArgs) -> anyhow::Result<()> {
     }
     config.views = args.data.views.clone();
     config.validate().context("experiment configuration")?;
-    if args.out.exists() && !args.out.is_dir() {
-        bail!("--out {} exists and is not a folder", args.out.display());
+    if args.print_config {
+        println!("{}", serde_json::to_string_pretty(&config)?);
+        return Ok(());
+    }
+    let out = args
+        .out
+        .as_deref()
+        .context("--out is needed to run the experiment")?;
+    if out.exists() && !out.is_dir() {
+        bail!("--out {} exists and is not a folder", out.display());
     }
     let loaded = load(&args.data, config.seed)?;
     let source = loaded.source();
@@ -93,8 +118,8 @@ pub fn run(args: &ExperimentArgs) -> anyhow::Result<()> {
         .collect(),
     };
     let reporter = Progress::new();
-    let outcome = run_experiment(&config, source, &args.out, &provenance, &reporter)
-        .with_context(|| format!("experiment in {}", args.out.display()))?;
+    let outcome = run_experiment(&config, source, out, &provenance, &reporter)
+        .with_context(|| format!("experiment in {}", out.display()))?;
     match outcome.status {
         ExperimentStatus::Completed => {
             eprintln!(
@@ -111,6 +136,18 @@ pub fn run(args: &ExperimentArgs) -> anyhow::Result<()> {
             outcome.trained_now
         ),
     }
+}
+
+/// An experiment configuration from a JSON file, with the file named in every error.
+fn read_config(path: &std::path::Path) -> anyhow::Result<ExperimentConfig> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read --config {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| {
+        format!(
+            "--config {} is not an experiment configuration (write one with --print-config)",
+            path.display()
+        )
+    })
 }
 
 /// `1h02m`, `3m07s`, `12s`.

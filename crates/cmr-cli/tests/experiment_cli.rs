@@ -49,3 +49,49 @@ fn bad_requests_fail_with_one_error_line() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `--print-config` writes the configuration that would run; passed back with `--config` (and
+/// an override on top) it gives the same configuration but for the override, and a file that
+/// is not a configuration is refused with its name in the error.
+#[test]
+fn configuration_round_trips_through_a_file() {
+    let print = |extra: &[&str]| -> serde_json::Value {
+        let out = Command::new(env!("CARGO_BIN_EXE_cmr-ssl"))
+            .args(["experiment", "--phantom", "50", "--print-config"])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let quick = print(&[]);
+    assert_eq!(quick["preset"], "quick");
+    let dir = temp_dir("config");
+    let file = dir.join("quick.json");
+    std::fs::write(&file, serde_json::to_string(&quick).unwrap()).unwrap();
+    let back = print(&["--config", file.to_str().unwrap(), "--finetune-steps", "7"]);
+    let mut expected = quick.clone();
+    expected["finetune"]["steps"] = serde_json::json!(7);
+    assert_ne!(quick, expected);
+    assert_eq!(back, expected);
+
+    let bad = dir.join("bad.json");
+    std::fs::write(&bad, "{\"preset\": 3}").unwrap();
+    let e = fails(&[
+        "--phantom",
+        "50",
+        "--config",
+        bad.to_str().unwrap(),
+        "--out",
+        "unused",
+    ]);
+    assert!(
+        e.contains("bad.json") && e.contains("not an experiment configuration"),
+        "{e}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
