@@ -888,6 +888,44 @@ mod tests {
         assert!(net.replace_head(HeadSpec::new("bad.name", 2)).is_err());
     }
 
+    /// Whether `t` (4-D) has channels-last strides, ignoring dimensions of size 1 (whose
+    /// stride is arbitrary).
+    fn is_channels_last(t: &Tensor) -> bool {
+        let (size, stride) = (t.size(), t.stride());
+        let expected = [size[1] * size[2] * size[3], 1, size[3] * size[1], size[1]];
+        (0..4).all(|d| size[d] == 1 || stride[d] == expected[d])
+    }
+
+    #[test]
+    fn channels_last_reaches_every_activation_and_gradient() {
+        // The speed of channels-last comes from oneDNN and BatchNorm running on NHWC data
+        // throughout: one NCHW tensor in between costs layout copies and the slower kernels.
+        tch::manual_seed(12);
+        let mut net = UNet::new(&small(3), Device::Cpu).unwrap();
+        net.set_memory_format(MemoryFormat::ChannelsLast).unwrap();
+        let x = net.memory_format().apply(&randn(&[2, 1, 16, 16])).unwrap();
+        let features = net.encoder().forward_t(&x, true).unwrap();
+        for (i, f) in features.iter().enumerate() {
+            assert!(is_channels_last(f), "feature {i}: {:?}", f.stride());
+        }
+        let trunk = net.decoder().forward_t(&features, true).unwrap();
+        assert!(is_channels_last(&trunk), "trunk: {:?}", trunk.stride());
+        let heads = net.forward_t(&x, true).unwrap().into_heads();
+        let mut loss = Tensor::zeros([], (Kind::Float, Device::Cpu));
+        for (name, logits) in &heads {
+            assert!(is_channels_last(logits), "{name}: {:?}", logits.stride());
+            loss += logits.square().mean(Kind::Float);
+        }
+        loss.backward();
+        for (name, t) in net.named_tensors() {
+            if t.dim() == 4 {
+                let g = t.grad();
+                assert!(g.defined(), "no gradient for {name}");
+                assert!(is_channels_last(&g), "grad of {name}: {:?}", g.stride());
+            }
+        }
+    }
+
     #[test]
     fn channels_last_changes_layout_not_results() {
         tch::manual_seed(9);
