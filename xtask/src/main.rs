@@ -62,9 +62,11 @@ Commands:
              cmr-unet vs the same U-Net in PyTorch: weights both ways, outputs within 1e-5
              (--update-fixtures refreshes crates/cmr-unet/tests/fixtures from PyTorch)
   bench-unet [--threads 1,2] [--seconds S] [--formats contiguous,channels_last] [--out DIR]
+             [--keep-freed-memory]
              U-Net training step and inference speed, cmr-unet vs PyTorch, steps of both
              alternated so a shared machine's load hits both alike (default 1 and 2 threads,
-             3 s per case; table and unet_bench.{json,csv,md} in target/unet-bench)
+             3 s per case; table and unet_bench.{json,csv,md} in target/unet-bench;
+             --keep-freed-memory: glibc keeps freed memory, for both sides)
   phantom-check [cmr-ssl phantom options]
              generate a small phantom cohort (target/phantom-check) and read every DICOM and
              NIfTI file back with pydicom and SimpleITK against the manifests

@@ -109,13 +109,26 @@ pub fn parity(args: &[String]) -> TaskResult<()> {
     Ok(())
 }
 
-/// `cargo xtask bench-unet [--threads 1,2] [--seconds S] [--formats F,..] [--out DIR]`:
+/// glibc malloc settings of `--keep-freed-memory`: no mmap per large block, no trimming, 256 MiB
+/// of extra heap per growth (mallopt(3): M_MMAP_THRESHOLD, M_TRIM_THRESHOLD, M_TOP_PAD).
+const KEEP_FREED_MEMORY: [(&str, &str); 3] = [
+    ("MALLOC_MMAP_THRESHOLD_", "2147483647"),
+    ("MALLOC_TRIM_THRESHOLD_", "4294967295"),
+    ("MALLOC_TOP_PAD_", "268435456"),
+];
+
+/// `cargo xtask bench-unet [--threads 1,2] [--seconds S] [--formats F,..] [--out DIR]
+/// [--keep-freed-memory]`:
 /// builds the Rust side (release) and lets `peers/unet_bench.py` alternate single steps of
 /// PyTorch and cmr-unet (the example in `--serve` mode) case by case, at each thread count, so
 /// that other work on a shared machine slows both sides alike; table and
 /// DIR/unet_bench.{json,csv,md}.
 pub fn bench(args: &[String]) -> TaskResult<()> {
-    let flags = parse_flags(args, &["--threads", "--seconds", "--formats", "--out"], &[])?;
+    let flags = parse_flags(
+        args,
+        &["--threads", "--seconds", "--formats", "--out"],
+        &["--keep-freed-memory"],
+    )?;
     let get = |name: &str, default: &str| {
         flags
             .iter()
@@ -154,6 +167,14 @@ pub fn bench(args: &[String]) -> TaskResult<()> {
     let binary = target.join("release/examples/unet_bench");
     if !binary.exists() {
         return fail(format!("the build left no {}", binary.display()));
+    }
+    if flags.iter().any(|(f, _)| f == "--keep-freed-memory") {
+        // For both processes (the Rust server inherits Python's environment): glibc keeps
+        // freed blocks instead of returning each large activation buffer to the OS, which
+        // the next step would fault in again page by page.
+        for (name, value) in KEEP_FREED_MEMORY {
+            std::env::set_var(name, value);
+        }
     }
     peers::run_script(
         &format!("{PEERS_DIR}/unet_bench.py"),

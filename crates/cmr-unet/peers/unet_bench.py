@@ -38,6 +38,8 @@ CONFIG = {
 }
 CASES = [("train", 8, 128), ("train", 8, 192), ("infer", 1, 128), ("infer", 1, 192)]
 FORMATS = [("contiguous", torch.contiguous_format), ("channels_last", torch.channels_last)]
+# glibc malloc settings in effect (`bench-unet --keep-freed-memory`), inherited by the server.
+MALLOC_ENV = {k: v for k, v in sorted(os.environ.items()) if k.startswith("MALLOC_")}
 
 
 def torch_case(fmt, kind, batch, size):
@@ -199,7 +201,8 @@ def write_outputs(out_dir, doc):
         f"cmr-unet vs PyTorch {doc['pytorch']} on {doc['cpu']} ({doc['cpus']} CPUs), "
         f"load average {doc['load_average_before'][0]:.2f} before, "
         f"{doc['load_average_after'][0]:.2f} after; paired steps, ratio = PyTorch step time / "
-        "cmr-unet step time (> 1: cmr-unet faster), median over pairs, quartiles in brackets.",
+        "cmr-unet step time (> 1: cmr-unet faster), median over pairs, quartiles in brackets."
+        + (f" glibc settings for both: {doc['malloc_env']}." if doc["malloc_env"] else ""),
         "",
         "| threads | memory format | case | pairs | cmr-unet | PyTorch | ratio (IQR) |",
         "|---:|---|---|---:|---:|---:|---|",
@@ -237,6 +240,8 @@ def main():
         "paired steps (ratio = PyTorch step time / cmr-unet step time; > 1.00: cmr-unet "
         "faster; median over pairs and interquartile range)"
     )
+    if MALLOC_ENV:
+        print(f"glibc settings for both sides: {MALLOC_ENV}")
     print(HEADER)
     before = os.getloadavg()
     rows = []
@@ -249,6 +254,7 @@ def main():
         "seconds_per_case": args.seconds,
         "load_average_before": before,
         "load_average_after": os.getloadavg(),
+        "malloc_env": MALLOC_ENV,
         "rows": rows,
     }
     write_outputs(args.out, doc)
