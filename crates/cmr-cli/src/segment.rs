@@ -141,10 +141,7 @@ pub fn run(args: &SegmentArgs) -> anyhow::Result<()> {
     let studies = source.studies();
     let mut reports = Vec::new();
     for (i, study) in studies.iter().enumerate() {
-        let name = format!(
-            "{i:04}_{}",
-            safe_name(study.patient_id.as_deref().unwrap_or("study"))
-        );
+        let name = format!("{i:04}_{}", safe_name(&cmr_train::subject_id(study)));
         let segmentation = segment_study(&model, source, i, args.batch)
             .with_context(|| format!("segmenting study {}", study.uid))?;
         let references = segmentation
