@@ -5,8 +5,9 @@
 use std::sync::Arc;
 
 use cmr_geometry::positions::ViewPlanes;
-use cmr_geometry::{CardiacPhase, MemorySource, Study, StudySource, View};
+use cmr_geometry::{CardiacPhase, MemorySource, PixelRef, Study, StudySource, View};
 use cmr_unet::HeadSpec;
+use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
 use crate::TrainError;
@@ -221,6 +222,30 @@ impl std::fmt::Debug for Dataset<'_> {
             .field("labelled", &self.labelled_count())
             .finish()
     }
+}
+
+/// The pixels of `image` from `source`, the image named in the error.
+pub(crate) fn load_pixels<S: StudySource + ?Sized>(
+    source: &S,
+    image: &PixelRef,
+) -> Result<Array2<f32>, TrainError> {
+    source.load_image(image).map_err(|e| TrainError::Load {
+        what: "pixels",
+        image: image.to_string(),
+        source: Box::new(e),
+    })
+}
+
+/// The label map `label` from `source`, the map named in the error.
+pub(crate) fn load_label_map<S: StudySource + ?Sized>(
+    source: &S,
+    label: &PixelRef,
+) -> Result<Array2<u8>, TrainError> {
+    source.load_label(label).map_err(|e| TrainError::Load {
+        what: "labels",
+        image: label.to_string(),
+        source: Box::new(e),
+    })
 }
 
 /// The subject identifier of a study: its PatientID, else its UID.
@@ -457,21 +482,10 @@ pub fn merge_into_memory<S: StudySource>(
             for series in &mut study.series {
                 for slice in &mut series.slices {
                     for frame in &mut slice.frames {
-                        let image =
-                            source
-                                .load_image(&frame.image)
-                                .map_err(|e| TrainError::Load {
-                                    what: "pixels",
-                                    image: frame.image.to_string(),
-                                    source: Box::new(e),
-                                })?;
+                        let image = load_pixels(&source, &frame.image)?;
                         frame.image = merged.push_image(image);
                         if let Some(label) = &frame.label {
-                            let l = source.load_label(label).map_err(|e| TrainError::Load {
-                                what: "labels",
-                                image: label.to_string(),
-                                source: Box::new(e),
-                            })?;
+                            let l = load_label_map(&source, label)?;
                             frame.label = Some(merged.push_label(l));
                         }
                     }

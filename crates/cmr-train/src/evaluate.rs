@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use tch::{Kind, Tensor};
 
 use crate::augment::centre_crop;
+use crate::dataset::load_label_map;
 use crate::dataset::{Dataset, ImageItem};
 use crate::loader::Batch;
 use crate::preprocess::{prepare, PreparedSample, PreprocessConfig};
@@ -222,11 +223,7 @@ pub fn evaluate_segmentation(
             for i in chunk {
                 let f = data.frame(i).expect("dataset items exist");
                 let l = f.label.as_ref().expect("labelled_only");
-                truths.push(data.source().load_label(l).map_err(|e| TrainError::Load {
-                    what: "labels",
-                    image: l.to_string(),
-                    source: Box::new(e),
-                })?);
+                truths.push(load_label_map(data.source(), l)?);
             }
         }
         let plane = data.plane(&items[0]).expect("dataset items exist");

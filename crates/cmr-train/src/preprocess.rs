@@ -9,6 +9,7 @@ use cmr_pretext::{PretextError, PretextTarget, PretextTask};
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
+use crate::dataset::{load_label_map, load_pixels};
 use crate::dataset::{Dataset, ImageItem};
 use crate::normalize::Normalization;
 use crate::resample::{warp_bilinear, warp_nearest, Affine2};
@@ -179,13 +180,7 @@ pub fn prepare(
     let frame = dataset.frame(item).ok_or_else(missing)?;
     let original = *dataset.plane(item).ok_or_else(missing)?;
     let source = dataset.source();
-    let pixels = source
-        .load_image(&frame.image)
-        .map_err(|e| TrainError::Load {
-            what: "pixels",
-            image: frame.image.to_string(),
-            source: Box::new(e),
-        })?;
+    let pixels = load_pixels(source, &frame.image)?;
     if pixels.dim() != (original.rows(), original.cols()) {
         return Err(TrainError::BadImage {
             image: frame.image.to_string(),
@@ -237,11 +232,7 @@ pub fn prepare(
     let (image, valid) = warp_bilinear(&normalised, &map, (size, size), 0.0);
     let segmentation = match (item.label_set, &frame.label) {
         (Some(set), Some(label_ref)) => {
-            let labels = source.load_label(label_ref).map_err(|e| TrainError::Load {
-                what: "labels",
-                image: label_ref.to_string(),
-                source: Box::new(e),
-            })?;
+            let labels = load_label_map(source, label_ref)?;
             if labels.dim() != pixels.dim() {
                 return Err(TrainError::BadImage {
                     image: label_ref.to_string(),

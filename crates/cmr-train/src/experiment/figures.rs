@@ -9,6 +9,7 @@ use cmr_unet::UNet;
 use image::RgbImage;
 use ndarray::Array2;
 
+use crate::dataset::{load_label_map, load_pixels};
 use crate::dataset::{Dataset, ImageItem};
 use crate::evaluate::predict_on_original;
 use crate::experiment::config::{strategy_label, ExperimentConfig};
@@ -70,26 +71,12 @@ fn load_pair(
         image: format!("{item:?}"),
         reason: "not in its study".into(),
     })?;
-    let image = data
-        .source()
-        .load_image(&frame.image)
-        .map_err(|e| TrainError::Load {
-            what: "pixels",
-            image: frame.image.to_string(),
-            source: Box::new(e),
-        })?;
+    let image = load_pixels(data.source(), &frame.image)?;
     let label = frame.label.as_ref().ok_or_else(|| TrainError::BadImage {
         image: frame.image.to_string(),
         reason: "no label map".into(),
     })?;
-    let labels = data
-        .source()
-        .load_label(label)
-        .map_err(|e| TrainError::Load {
-            what: "labels",
-            image: label.to_string(),
-            source: Box::new(e),
-        })?;
+    let labels = load_label_map(data.source(), label)?;
     Ok((image, labels))
 }
 

@@ -10,6 +10,7 @@ use image::RgbImage;
 use ndarray::Axis;
 use serde::{Deserialize, Serialize};
 
+use crate::dataset::load_pixels;
 use crate::overlay::{panel_grid, render_labels, save_png, LabelOverlayStyle};
 use crate::segment::{cardiac_function, CardiacFunction, StudySegmentation, ViewLabels};
 use crate::TrainError;
@@ -177,13 +178,7 @@ fn overlay(
         let mut panels = Vec::new();
         for (k, slice) in series.slices.iter().enumerate() {
             let frame = &slice.frames[f];
-            let image = source
-                .load_image(&frame.image)
-                .map_err(|e| TrainError::Load {
-                    what: "pixels",
-                    image: frame.image.to_string(),
-                    source: Box::new(e),
-                })?;
+            let image = load_pixels(source, &frame.image)?;
             let pred = labels.labels.index_axis(Axis(0), f);
             let pred = pred.index_axis(Axis(0), k);
             let truth = reference.map(|r| r.labels.index_axis(Axis(0), f));

@@ -5,6 +5,7 @@ use cmr_geometry::{ImagePlane, Series, Study, StudySource, View};
 use cmr_metrics::StackGeometry;
 use ndarray::{Array2, Array4, Axis};
 
+use crate::dataset::load_label_map;
 use crate::dataset::{Dataset, DatasetOptions, FrameSelection};
 use crate::evaluate::predict_on_original;
 use crate::preprocess::{prepare, PreparedSample};
@@ -205,11 +206,7 @@ pub fn reference_labels(
     for (k, slice) in series.slices.iter().enumerate() {
         for (f, frame) in slice.frames.iter().enumerate() {
             let l = frame.label.as_ref().expect("checked above");
-            let map: Array2<u8> = source.load_label(l).map_err(|e| TrainError::Load {
-                what: "labels",
-                image: l.to_string(),
-                source: Box::new(e),
-            })?;
+            let map: Array2<u8> = load_label_map(source, l)?;
             if map.dim() != (rows, cols) {
                 return Err(TrainError::BadImage {
                     image: l.to_string(),
