@@ -62,7 +62,8 @@ pub(crate) fn dice_vs_n(
         ns.dedup();
         let (lo, hi) = (
             *ns.first().unwrap_or(&1) as f64 / 1.4,
-            *ns.last().unwrap_or(&1) as f64 * 1.4,
+            // Room on the right, past the largest n, for the legend.
+            *ns.last().unwrap_or(&1) as f64 * 6.0,
         );
         for (panel, group) in panels.iter().zip(&groups) {
             let cells: Vec<_> = scores.cells.iter().filter(|c| c.group == *group).collect();
@@ -94,6 +95,8 @@ pub(crate) fn dice_vs_n(
                     .configure_mesh()
                     .x_desc("labelled subjects n (log scale)")
                     .y_desc("mean Dice")
+                    // Light lines of a log axis crowd every decade's end; major lines suffice.
+                    .light_line_style(TRANSPARENT)
                     .x_label_formatter(&|v| format!("{}", v.round()))
                     .label_style((crate::text::FAMILY, 13))
                     .draw()
@@ -151,7 +154,7 @@ pub(crate) fn dice_vs_n(
             if text {
                 chart
                     .configure_series_labels()
-                    .position(SeriesLabelPosition::LowerRight)
+                    .position(SeriesLabelPosition::UpperRight)
                     .background_style(WHITE.mix(0.85))
                     .border_style(BLACK)
                     .label_font((crate::text::FAMILY, 13))
