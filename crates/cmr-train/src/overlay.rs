@@ -7,6 +7,8 @@ use std::path::Path;
 use image::{Rgb, RgbImage};
 use ndarray::ArrayView2;
 
+use cmr_geometry::positions::overlay::{display_range, write_png};
+
 use crate::TrainError;
 
 /// Colours of label values 1, 2, 3, ... (red, green, blue, orange, purple, cyan): on short
@@ -40,17 +42,6 @@ impl Default for LabelOverlayStyle {
             fill_alpha: 0.45,
         }
     }
-}
-
-/// The 1st and 99th percentiles of the finite values (the display window).
-fn display_range(image: ArrayView2<f32>) -> (f32, f32) {
-    let mut v: Vec<f32> = image.iter().copied().filter(|x| x.is_finite()).collect();
-    if v.is_empty() {
-        return (0.0, 0.0);
-    }
-    v.sort_by(f32::total_cmp);
-    let at = |q: f32| v[((v.len() - 1) as f32 * q).round() as usize];
-    (at(0.01), at(0.99))
 }
 
 /// Renders `image` (`[rows, cols]`, shown between its 1st and 99th percentiles) with
@@ -194,19 +185,16 @@ pub fn panel_grid(
     out
 }
 
-/// Writes a PNG atomically (temporary file in the same folder, then rename).
+/// Writes a PNG atomically (temporary file in the same folder, then rename), through
+/// [`cmr_geometry::positions::overlay::write_png`].
 ///
 /// # Errors
-/// [`TrainError::Io`] when encoding or writing fails.
+/// [`TrainError::Geometry`] when encoding or writing fails.
 pub fn save_png(path: &Path, picture: &RgbImage) -> Result<(), TrainError> {
-    let mut bytes = std::io::Cursor::new(Vec::new());
-    picture
-        .write_to(&mut bytes, image::ImageFormat::Png)
-        .map_err(|e| TrainError::Io {
-            path: path.to_path_buf(),
-            source: std::io::Error::other(e),
-        })?;
-    crate::tensorfile::write_atomically(path, bytes.get_ref())
+    write_png(path, picture).map_err(|e| TrainError::Geometry {
+        path: path.to_path_buf(),
+        source: Box::new(e),
+    })
 }
 
 #[cfg(test)]

@@ -131,7 +131,15 @@ pub fn save_png(
     plane: &ImagePlane,
     style: OverlayStyle,
 ) -> Result<(), GeometryError> {
-    let picture = render(image, map, plane, style)?;
+    write_png(path, &render(image, map, plane, style)?)
+}
+
+/// Writes any picture as a PNG, atomically (temporary file, fsync, rename); the one PNG
+/// writer of the workspace's figures.
+///
+/// # Errors
+/// [`GeometryError::Io`] when the picture cannot be encoded or the file written.
+pub fn write_png(path: &Path, picture: &RgbImage) -> Result<(), GeometryError> {
     let mut bytes = std::io::Cursor::new(Vec::new());
     picture
         .write_to(&mut bytes, image::ImageFormat::Png)
@@ -143,8 +151,15 @@ pub fn save_png(
     crate::atomic::write_bytes(path, bytes.get_ref())
 }
 
-/// The 1st and 99th percentiles of the finite values.
-fn display_range(image: ArrayView2<f32>) -> (f32, f32) {
+/// The display window of an image: the 1st and 99th percentiles of its finite values
+/// (`(0, 0)` when there are none), so that a few extreme pixels do not wash out the picture.
+///
+/// ```
+/// use cmr_geometry::positions::overlay::display_range;
+/// let image = ndarray::Array2::from_shape_fn((10, 10), |(r, c)| (r * 10 + c) as f32);
+/// assert_eq!(display_range(image.view()), (1.0, 98.0));
+/// ```
+pub fn display_range(image: ArrayView2<f32>) -> (f32, f32) {
     let mut v: Vec<f32> = image.iter().copied().filter(|x| x.is_finite()).collect();
     if v.is_empty() {
         return (0.0, 0.0);
