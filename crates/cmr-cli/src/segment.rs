@@ -6,14 +6,14 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context};
 use cmr_geometry::View;
-use cmr_phantom::{PhantomConfig, Subject};
+use cmr_phantom::Subject;
 use cmr_train::segment::{
     reference_labels, sa_labels_of, segment_study, write_reports, write_study_outputs,
     SegmentationModel, StudyReport,
 };
 use cmr_train::LabelOverlayStyle;
 
-use crate::training_common::{load, refuse_non_empty, DataArgs, Format, Loaded};
+use crate::training_common::{load, phantom_config, refuse_non_empty, DataArgs, Format, Loaded};
 
 /// Options of `cmr-ssl segment`.
 #[derive(Debug, clap::Args)]
@@ -98,16 +98,7 @@ pub fn run(args: &SegmentArgs) -> anyhow::Result<()> {
     let mut phantom_truth = None;
     let loaded = match (args.phantom_subject, &args.study) {
         (Some(k), _) => {
-            let base = if args.phantom_full {
-                PhantomConfig::default()
-            } else {
-                PhantomConfig::small(args.phantom_phases)
-            };
-            let config = PhantomConfig {
-                phases: args.phantom_phases,
-                ..base
-            };
-            config.validate().context("phantom configuration")?;
+            let config = phantom_config(args.phantom_full, args.phantom_phases)?;
             let study = Subject::new(&config, args.phantom_seed, k)?.render();
             phantom_truth = Some(study.manifest.volumes.clone());
             Loaded::Memory(study.to_memory_source())

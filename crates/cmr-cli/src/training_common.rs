@@ -79,22 +79,26 @@ impl Loaded {
     }
 }
 
+/// The phantom configuration of the `--phantom-full` / `--phantom-phases` options: UK
+/// Biobank-like matrices or the small 112 x 112 ones, with that many cine phases, validated.
+pub fn phantom_config(full: bool, phases: usize) -> anyhow::Result<PhantomConfig> {
+    let base = if full {
+        PhantomConfig::default()
+    } else {
+        PhantomConfig::small(phases)
+    };
+    let config = PhantomConfig { phases, ..base };
+    config.validate().context("phantom configuration")?;
+    Ok(config)
+}
+
 /// Opens `--data` or renders `--phantom` subjects.
 pub fn load(args: &DataArgs, seed: u64) -> anyhow::Result<Loaded> {
     if let Some(n) = args.phantom {
         if n == 0 {
             bail!("--phantom needs at least one subject");
         }
-        let base = if args.phantom_full {
-            PhantomConfig::default()
-        } else {
-            PhantomConfig::small(args.phantom_phases)
-        };
-        let config = PhantomConfig {
-            phases: args.phantom_phases,
-            ..base
-        };
-        config.validate().context("phantom configuration")?;
+        let config = phantom_config(args.phantom_full, args.phantom_phases)?;
         let cohort_seed = args.phantom_seed.unwrap_or(seed);
         let bar = bar(
             n,
