@@ -185,7 +185,7 @@ fn overlay(
             let truth = truth.as_ref().map(|t| t.index_axis(Axis(0), k));
             panels.push(Some(render_labels(image.view(), Some(pred), truth, style)?));
         }
-        rows.push((format!("{} {name} (frame {f})", labels.view), panels));
+        rows.push((format!("{} at {name} (frame {f})", labels.view), panels));
     }
     Ok(panel_grid(&rows, &[], 18, 4))
 }
