@@ -3,40 +3,17 @@
 //! without any single allocation over [`LIMIT`] (libFuzzer reported them as allocations of
 //! gigabytes, the parser reserving a corrupt declared length).
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 
 use cmr_geometry::dicom::{decode_frame_from_bytes, image_headers_from_bytes};
 use cmr_geometry::nifti_file::{read_geometry_with, read_volume_with};
 use cmr_geometry::positions::{CrossLayout, LatticeLayout, PositionLayout, ViewPlanes};
 use cmr_geometry::{GeometryError, ImagePlane, LoadLimits, View};
 
-struct PeakAlloc;
+mod peak_alloc;
 
-static LARGEST: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for PeakAlloc {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LARGEST.fetch_max(layout.size(), Ordering::Relaxed);
-        // SAFETY: forwarded unchanged to the system allocator.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        LARGEST.fetch_max(layout.size(), Ordering::Relaxed);
-        // SAFETY: as above.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LARGEST.fetch_max(new_size, Ordering::Relaxed);
-        // SAFETY: as above.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: as above.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
+use peak_alloc::{PeakAlloc, LARGEST};
 
 #[global_allocator]
 static GLOBAL: PeakAlloc = PeakAlloc;

@@ -4,9 +4,8 @@
 //! zero-fills a declared element length before reading it; NIfTI readers reserve the volume
 //! size from the header).
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Mutex;
 
 use cmr_geometry::dicom::{load_frame, load_frame_with, read_image_headers_with, MrImage};
@@ -18,32 +17,9 @@ use dicom_dictionary_std::{tags, uids};
 use dicom_object::FileMetaTableBuilder;
 use ndarray::{Array2, Array4};
 
-/// Tracks the largest single allocation (bytes) since the last reset.
-struct PeakAlloc;
+mod peak_alloc;
 
-static LARGEST: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for PeakAlloc {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LARGEST.fetch_max(layout.size(), Ordering::Relaxed);
-        // SAFETY: forwarded unchanged to the system allocator.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        LARGEST.fetch_max(layout.size(), Ordering::Relaxed);
-        // SAFETY: as above.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LARGEST.fetch_max(new_size, Ordering::Relaxed);
-        // SAFETY: as above.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: as above.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
+use peak_alloc::{PeakAlloc, LARGEST};
 
 #[global_allocator]
 static GLOBAL: PeakAlloc = PeakAlloc;
